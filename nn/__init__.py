@@ -1,0 +1,1 @@
+"""Neural-network modules, layers, losses, regularization and init on tinygrad_lite tensors."""

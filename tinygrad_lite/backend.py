@@ -1,0 +1,227 @@
+"""Array backends: the only module that names numpy or cupy.
+
+A device is a string:
+- ``"cpu"``: NumPy.
+- ``"cuda"``: CuPy on an NVIDIA GPU (optional; ``pip install 'tinygrad-lite[cuda]'``).
+- ``"strict"``: NumPy arrays that, like CuPy arrays, refuse plain host NumPy arrays
+  mixed into their operations. It exists so that tests on a machine without a GPU
+  still catch code that would break on ``"cuda"``.
+
+Ops never import an array library; they ask ``get_xp(device)`` for one.
+"""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+DEVICES = ("cpu", "cuda", "strict")
+DEFAULT_FLOAT = np.float32
+_default_device = os.environ.get("TINYGRAD_LITE_DEVICE", "cpu")
+_xp_cache: dict = {}
+_generators: dict = {}
+_seed: int | None = None
+
+
+# ---------------------------------------------------------------- strict device
+def _refuse_host(name, args):
+    for a in args:
+        if type(a) is np.ndarray:
+            raise TypeError(
+                f"{name}: a host NumPy array of shape {a.shape} was mixed with 'strict' "
+                "device arrays (CuPy would refuse this too); move it to the device first"
+            )
+        if isinstance(a, (tuple, list)):
+            _refuse_host(name, a)
+
+
+def _strict(out):
+    if isinstance(out, np.ndarray) and not isinstance(out, StrictArray):
+        return out.view(StrictArray)
+    if isinstance(out, np.generic):  # reductions give 0-d device arrays on CuPy
+        return np.asarray(out).view(StrictArray)
+    if isinstance(out, tuple):
+        return tuple(_strict(o) for o in out)
+    return out
+
+
+def _host(a):
+    return a.view(np.ndarray) if isinstance(a, StrictArray) else a
+
+
+class StrictArray(np.ndarray):
+    """A NumPy array that refuses plain NumPy arrays in its operations, as CuPy does."""
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        _refuse_host(ufunc.__name__, inputs + tuple(kwargs.get("out", ())))
+        if "out" in kwargs:
+            kwargs["out"] = tuple(_host(o) for o in kwargs["out"])
+        return _strict(getattr(ufunc, method)(*(_host(i) for i in inputs), **kwargs))
+
+    def __array_function__(self, func, types, args, kwargs):
+        _refuse_host(func.__name__, tuple(args) + tuple(kwargs.values()))
+        return _strict(super().__array_function__(func, types, args, kwargs))
+
+
+class _StrictNamespace:
+    """``numpy`` seen through the strict device: results are StrictArrays and
+    host arrays are refused, except by the explicit transfers ``asarray``/``array``."""
+
+    _transfers = ("asarray", "array", "ascontiguousarray")
+
+    def __getattr__(self, name):
+        attr = getattr(np, name)
+        if not callable(attr) or isinstance(attr, type):
+            return attr
+        transfer = name in self._transfers
+
+        def call(*args, **kwargs):
+            if not transfer:
+                _refuse_host(name, args)
+            return _strict(attr(*args, **kwargs))
+
+        return call
+
+
+# ---------------------------------------------------------------- devices
+def _check_device(device):
+    if device not in DEVICES:
+        raise ValueError(f"unknown device {device!r}; expected one of {DEVICES}")
+
+
+def _load_cupy():
+    try:
+        import cupy
+    except ImportError as e:
+        raise RuntimeError(
+            "device 'cuda' needs CuPy, which is not installed: "
+            "pip install 'tinygrad-lite[cuda]' (installs cupy-cuda12x)"
+        ) from e
+    if not cupy.cuda.is_available():
+        raise RuntimeError(
+            "device 'cuda': CuPy is installed but found no usable CUDA GPU/driver "
+            "(cupy.cuda.is_available() is False); use device 'cpu'"
+        )
+    return cupy
+
+
+def get_xp(device: str):
+    """The array module (numpy-like namespace) of ``device``."""
+    xp = _xp_cache.get(device)
+    if xp is None:
+        _check_device(device)
+        xp = {"cpu": lambda: np, "strict": _StrictNamespace, "cuda": _load_cupy}[device]()
+        _xp_cache[device] = xp
+    return xp
+
+
+def is_available(device: str) -> bool:
+    """True when ``device`` can be used on this machine (never raises)."""
+    try:
+        get_xp(device)
+        return True
+    except (RuntimeError, ValueError):
+        return False
+
+
+def set_default_device(device: str) -> None:
+    """Device used by new tensors that name none (env: ``TINYGRAD_LITE_DEVICE``)."""
+    global _default_device
+    _check_device(device)
+    _default_device = device
+
+
+def get_default_device() -> str:
+    return _default_device
+
+
+def device_of(array) -> str | None:
+    """Device holding a backend array, or None for anything else (lists, scalars)."""
+    if isinstance(array, StrictArray):
+        return "strict"
+    if isinstance(array, (np.ndarray, np.generic)):  # NumPy gives scalars for 0-d results
+        return "cpu"
+    if type(array).__module__.startswith("cupy"):
+        return "cuda"
+    return None
+
+
+def to_numpy(array) -> np.ndarray:
+    """A host NumPy copy/view of any backend array."""
+    if isinstance(array, StrictArray):
+        return array.view(np.ndarray)
+    if device_of(array) == "cuda":
+        return array.get()
+    return np.asarray(array)
+
+
+def to_device(array, device: str, dtype=None):
+    """``array`` (backend array, NumPy array, list or scalar) as an array on ``device``."""
+    src = device_of(array)
+    if src is not None and src != device:
+        array = to_numpy(array)
+    xp = get_xp(device)
+    return xp.asarray(array, dtype=dtype)
+
+
+def scatter_add(target, index, values) -> None:
+    """``target[index] += values`` with repeated indices accumulated, in place."""
+    if device_of(target) == "cuda":
+        import cupyx
+
+        cupyx.scatter_add(target, index, values)
+    else:
+        np.add.at(target, index, values)
+
+
+# ---------------------------------------------------------------- random numbers
+def manual_seed(seed: int) -> None:
+    """Seed every device's generator: the same seed gives the same numbers."""
+    global _seed
+    _seed = int(seed)
+    _generators.clear()
+
+
+def _generator(device):
+    gen = _generators.get(device)
+    if gen is None:
+        if device == "cuda":
+            gen = get_xp("cuda").random.default_rng(_seed)
+        else:
+            gen = np.random.default_rng(_seed)
+        _generators[device] = gen
+    return gen
+
+
+def _float_dtype(dtype):
+    dtype = np.dtype(DEFAULT_FLOAT if dtype is None else dtype)
+    if dtype.kind != "f":
+        raise TypeError(f"random numbers need a float dtype, got {dtype}")
+    return dtype
+
+
+def random(device: str, shape, dtype=None):
+    """Uniform samples in [0, 1) from the device's seeded generator."""
+    _check_device(device)
+    out = _generator(device).random(shape, dtype=_float_dtype(dtype))
+    return _strict(np.asarray(out)) if device == "strict" else out
+
+
+def randn(device: str, shape, dtype=None):
+    """Standard normal samples from the device's seeded generator."""
+    _check_device(device)
+    out = _generator(device).standard_normal(shape, dtype=_float_dtype(dtype))
+    return _strict(np.asarray(out)) if device == "strict" else out
+
+
+def get_rng_state() -> dict:
+    """The generators' state (for exact resume of training)."""
+    return {"seed": _seed, "generators": {d: g.bit_generator.state for d, g in _generators.items()}}
+
+
+def set_rng_state(state: dict) -> None:
+    global _seed
+    _generators.clear()
+    _seed = state["seed"]
+    for device, s in state["generators"].items():
+        _generator(device).bit_generator.state = s

@@ -1,0 +1,77 @@
+"""Tensor factories. Random ones draw from the device's generator, seeded by ``manual_seed``."""
+from __future__ import annotations
+
+from . import backend
+from .tensor import Tensor
+
+
+def _shape(shape):
+    return tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else tuple(shape)
+
+
+def _make(array, device, requires_grad):
+    return Tensor._wrap(array, device).requires_grad_(requires_grad)
+
+
+def _device(device):
+    return device or backend.get_default_device()
+
+
+def full(shape, value, dtype=None, device=None, requires_grad=False):
+    """A tensor of ``shape`` filled with ``value`` (float32 unless ``dtype``)."""
+    device = _device(device)
+    xp = backend.get_xp(device)
+    shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    return _make(xp.full(shape, value, dtype=dtype or backend.DEFAULT_FLOAT), device, requires_grad)
+
+
+def zeros(*shape, dtype=None, device=None, requires_grad=False):
+    return full(_shape(shape), 0, dtype, device, requires_grad)
+
+
+def ones(*shape, dtype=None, device=None, requires_grad=False):
+    return full(_shape(shape), 1, dtype, device, requires_grad)
+
+
+def arange(start, stop=None, step=1, dtype=None, device=None, requires_grad=False):
+    """Evenly spaced values as ``numpy.arange`` (int64 for int arguments, float32 for floats)."""
+    device = _device(device)
+    if stop is None:
+        start, stop = 0, start
+    if dtype is None:
+        is_int = all(isinstance(v, int) for v in (start, stop, step))
+        dtype = "int64" if is_int else backend.DEFAULT_FLOAT
+    xp = backend.get_xp(device)
+    return _make(xp.arange(start, stop, step, dtype=dtype), device, requires_grad)
+
+
+def eye(n, m=None, dtype=None, device=None, requires_grad=False):
+    device = _device(device)
+    xp = backend.get_xp(device)
+    return _make(xp.eye(n, m, dtype=dtype or backend.DEFAULT_FLOAT), device, requires_grad)
+
+
+def rand(*shape, dtype=None, device=None, requires_grad=False):
+    """Uniform samples in [0, 1)."""
+    device = _device(device)
+    return _make(backend.random(device, _shape(shape), dtype), device, requires_grad)
+
+
+def randn(*shape, dtype=None, device=None, requires_grad=False):
+    """Standard normal samples."""
+    device = _device(device)
+    return _make(backend.randn(device, _shape(shape), dtype), device, requires_grad)
+
+
+def _like(factory):
+    def like(t, *args, dtype=None, device=None, requires_grad=False):
+        return factory(t.shape, *args, dtype=dtype or t.dtype, device=device or t.device,
+                       requires_grad=requires_grad)
+
+    like.__name__ = factory.__name__ + "_like"
+    like.__doc__ = f"``{factory.__name__}`` with the shape, dtype and device of ``t``."
+    return like
+
+
+zeros_like, ones_like, full_like = _like(zeros), _like(ones), _like(full)
+rand_like, randn_like = _like(rand), _like(randn)

@@ -1,0 +1,367 @@
+"""Built-in primitives: one small Function each, forward and backward side by side.
+
+Arrays come in and go out; ``xp`` is the array module of the inputs (NumPy, CuPy
+or the strict test namespace), found with ``xp_of``. Gradients of broadcast inputs
+may be returned in the output's shape: the engine reduces them.
+
+Non-smooth points follow one rule: a tie (``max``/``min`` reductions,
+``maximum``/``minimum``) shares the gradient equally between the tied inputs;
+at 0, ``relu``, ``leaky_relu``, ``elu`` and ``abs`` take the gradient of the
+negative side (0 for relu and abs); ``clip`` passes the gradient where
+``lo <= x <= hi``.
+"""
+from __future__ import annotations
+
+from .autograd import Function
+from .backend import device_of, get_xp, scatter_add
+
+_XP: dict = {}
+
+
+def _lookup(x):
+    xp = _XP[type(x)] = get_xp(device_of(x))
+    return xp
+
+
+def xp_of(x):
+    """Array module of backend array ``x`` (cached per array type)."""
+    return _XP.get(type(x)) or _lookup(x)
+
+
+# ---------------------------------------------------------------- arithmetic
+class Add(Function):
+    def forward(self, x, y):
+        return x + y
+
+    def backward(self, grad):
+        return grad, grad
+
+
+class Sub(Function):
+    def forward(self, x, y):
+        return x - y
+
+    def backward(self, grad):
+        return grad, -grad if self.needs_input_grad[1] else None
+
+
+class Mul(Function):
+    def forward(self, x, y):
+        self.x, self.y = x, y
+        return x * y
+
+    def backward(self, grad):
+        gx = grad * self.y if self.needs_input_grad[0] else None
+        gy = grad * self.x if self.needs_input_grad[1] else None
+        return gx, gy
+
+
+class Div(Function):
+    def forward(self, x, y):
+        self.x, self.y = x, y
+        return x / y
+
+    def backward(self, grad):
+        gx = grad / self.y if self.needs_input_grad[0] else None
+        gy = -grad * self.x / (self.y * self.y) if self.needs_input_grad[1] else None
+        return gx, gy
+
+
+class Pow(Function):
+    """x ** y; d/dx = y x^(y-1), d/dy = x^y ln x."""
+
+    def forward(self, x, y):
+        self.x, self.y = x, y
+        self.out = x**y
+        return self.out
+
+    def backward(self, grad):
+        gx = grad * self.y * self.x ** (self.y - 1) if self.needs_input_grad[0] else None
+        gy = grad * self.out * xp_of(self.x).log(self.x) if self.needs_input_grad[1] else None
+        return gx, gy
+
+
+class Neg(Function):
+    def forward(self, x):
+        return -x
+
+    def backward(self, grad):
+        return -grad
+
+
+class Maximum(Function):
+    def forward(self, x, y):
+        xp = xp_of(x)
+        out = xp.maximum(x, y)
+        # 1 where x wins, 0 where y wins, 1/2 on ties
+        self.wx = (x > y) + 0.5 * (x == y)
+        return out
+
+    def backward(self, grad):
+        gx = grad * self.wx.astype(grad.dtype) if self.needs_input_grad[0] else None
+        gy = grad * (1 - self.wx).astype(grad.dtype) if self.needs_input_grad[1] else None
+        return gx, gy
+
+
+class Where(Function):
+    """where(cond, x, y); cond is a raw bool array given as a keyword."""
+
+    def forward(self, x, y, cond):
+        self.cond = cond
+        return xp_of(x).where(cond, x, y)
+
+    def backward(self, grad):
+        xp = xp_of(grad)
+        zero = xp.zeros((), dtype=grad.dtype)
+        gx = xp.where(self.cond, grad, zero) if self.needs_input_grad[0] else None
+        gy = xp.where(self.cond, zero, grad) if self.needs_input_grad[1] else None
+        return gx, gy
+
+
+class Cast(Function):
+    def forward(self, x, dtype):
+        return x.astype(dtype)
+
+    def backward(self, grad):
+        return grad  # the engine casts it back to the input's dtype
+
+
+# ---------------------------------------------------------------- elementwise math
+class Exp(Function):
+    def forward(self, x):
+        self.out = xp_of(x).exp(x)
+        return self.out
+
+    def backward(self, grad):
+        return grad * self.out
+
+
+class Log(Function):
+    def forward(self, x):
+        self.x = x
+        return xp_of(x).log(x)
+
+    def backward(self, grad):
+        return grad / self.x
+
+
+class Sqrt(Function):
+    def forward(self, x):
+        self.out = xp_of(x).sqrt(x)
+        return self.out
+
+    def backward(self, grad):
+        return grad / (2 * self.out)
+
+
+class Abs(Function):
+    def forward(self, x):
+        self.x = x
+        return abs(x)
+
+    def backward(self, grad):
+        return grad * xp_of(grad).sign(self.x)
+
+
+class Clip(Function):
+    def forward(self, x, lo, hi):
+        xp = xp_of(x)
+        self.mask = xp.ones(x.shape, dtype=bool)
+        if lo is not None:
+            self.mask &= x >= lo
+        if hi is not None:
+            self.mask &= x <= hi
+        return xp.clip(x, lo, hi).astype(x.dtype, copy=False)
+
+    def backward(self, grad):
+        return grad * self.mask
+
+
+# ---------------------------------------------------------------- activations
+class Sigmoid(Function):
+    """1 / (1 + e^-x), computed as (1 + tanh(x/2)) / 2: never overflows."""
+
+    def forward(self, x):
+        self.out = 0.5 * (1 + xp_of(x).tanh(0.5 * x))
+        return self.out
+
+    def backward(self, grad):
+        return grad * self.out * (1 - self.out)
+
+
+class Tanh(Function):
+    def forward(self, x):
+        self.out = xp_of(x).tanh(x)
+        return self.out
+
+    def backward(self, grad):
+        return grad * (1 - self.out * self.out)
+
+
+class Arctan(Function):
+    def forward(self, x):
+        self.x = x
+        return xp_of(x).arctan(x)
+
+    def backward(self, grad):
+        return grad / (1 + self.x * self.x)
+
+
+class ReLU(Function):
+    def forward(self, x):
+        self.mask = x > 0
+        return x * self.mask
+
+    def backward(self, grad):
+        return grad * self.mask
+
+
+class LeakyReLU(Function):
+    def forward(self, x, slope):
+        self.mask = x > 0
+        self.slope = slope
+        return xp_of(x).where(self.mask, x, x * slope)
+
+    def backward(self, grad):
+        return xp_of(grad).where(self.mask, grad, grad * self.slope)
+
+
+class ELU(Function):
+    """x for x > 0, alpha (e^x - 1) otherwise; e^x only sees x <= 0, so it cannot overflow."""
+
+    def forward(self, x, alpha):
+        xp = xp_of(x)
+        self.mask = x > 0
+        self.neg = alpha * xp.expm1(xp.minimum(x, 0))
+        self.alpha = alpha
+        return xp.where(self.mask, x, self.neg)
+
+    def backward(self, grad):
+        return xp_of(grad).where(self.mask, grad, grad * (self.neg + self.alpha))
+
+
+class BinaryStep(Function):
+    """1 for x >= 0 else 0. Its gradient is 0 everywhere (undefined at 0; 0 is used)."""
+
+    def forward(self, x):
+        return (x >= 0).astype(x.dtype)
+
+    def backward(self, grad):
+        return xp_of(grad).zeros_like(grad)
+
+
+# ---------------------------------------------------------------- reductions
+def _reduced_shape(shape, axes):
+    """``shape`` without ``axes`` (all of them when axes is None)."""
+    return tuple(n for i, n in enumerate(shape) if axes is not None and i not in axes)
+
+
+def _expand_back(grad, shape, axis, keepdims):
+    if not keepdims and axis is not None:
+        grad = grad.reshape([1 if i in axis else n for i, n in enumerate(shape)])
+    return xp_of(grad).broadcast_to(grad, shape)
+
+
+class Sum(Function):
+    def forward(self, x, axis, keepdims):
+        self.shape, self.axis, self.keepdims = x.shape, axis, keepdims
+        return x.sum(axis=axis, keepdims=keepdims)
+
+    def backward(self, grad):
+        return _expand_back(grad, self.shape, self.axis, self.keepdims)
+
+
+class Max(Function):
+    def forward(self, x, axis, keepdims):
+        self.x, self.axis, self.keepdims = x, axis, keepdims
+        self.out = x.max(axis=axis, keepdims=True)
+        return self.out if keepdims else self.out.reshape(_reduced_shape(x.shape, axis))
+
+    def backward(self, grad):
+        mask = (self.x == self.out).astype(grad.dtype)
+        mask /= mask.sum(axis=self.axis, keepdims=True)  # ties share the gradient
+        return mask * _expand_back(grad, self.x.shape, self.axis, self.keepdims)
+
+
+# ---------------------------------------------------------------- shape and indexing
+class Reshape(Function):
+    def forward(self, x, shape):
+        self.shape = x.shape
+        return x.reshape(shape)
+
+    def backward(self, grad):
+        return grad.reshape(self.shape)
+
+
+class Permute(Function):
+    def forward(self, x, axes):
+        self.axes = axes
+        return x.transpose(axes)
+
+    def backward(self, grad):
+        return grad.transpose(tuple(sorted(range(len(self.axes)), key=self.axes.__getitem__)))
+
+
+class Expand(Function):
+    def forward(self, x, shape):
+        return xp_of(x).broadcast_to(x, shape)
+
+    def backward(self, grad):
+        return grad  # the engine sums it back to the input's shape
+
+
+class Index(Function):
+    def forward(self, x, index):
+        self.shape, self.index = x.shape, index
+        return x[index]
+
+    def backward(self, grad):
+        xp = xp_of(grad)
+        gx = xp.zeros(self.shape, dtype=grad.dtype)
+        scatter_add(gx, self.index, grad)  # repeated indices accumulate
+        return gx
+
+
+class Concatenate(Function):
+    def forward(self, *xs, axis):
+        self.axis = axis
+        self.bounds = [0]
+        for x in xs:
+            self.bounds.append(self.bounds[-1] + x.shape[axis])
+        return xp_of(xs[0]).concatenate(xs, axis=axis)
+
+    def backward(self, grad):
+        sl = [slice(None)] * grad.ndim
+        out = []
+        for lo, hi, need in zip(self.bounds, self.bounds[1:], self.needs_input_grad):
+            sl[self.axis] = slice(lo, hi)
+            out.append(grad[tuple(sl)] if need else None)
+        return tuple(out)
+
+
+# ---------------------------------------------------------------- linear algebra
+class Matmul(Function):
+    """x @ y with NumPy's rules: a 1-D operand is promoted to a matrix and the
+    added axis removed from the result; batch axes broadcast."""
+
+    def forward(self, x, y):
+        self.x2 = x.reshape(1, -1) if x.ndim == 1 else x
+        self.y2 = y.reshape(-1, 1) if y.ndim == 1 else y
+        out = self.x2 @ self.y2
+        self.shape2 = out.shape
+        if x.ndim == 1:
+            out = out[..., 0, :]
+        if y.ndim == 1:
+            out = out[..., 0]
+        return out
+
+    def backward(self, grad):
+        grad = grad.reshape(self.shape2)
+        gx = gy = None
+        if self.needs_input_grad[0]:
+            gx = grad @ self.y2.swapaxes(-1, -2)
+            gx = gx[..., 0, :] if self.x2 is not self.parents[0].data else gx
+        if self.needs_input_grad[1]:
+            gy = self.x2.swapaxes(-1, -2) @ grad
+            gy = gy[..., 0] if self.y2 is not self.parents[1].data else gy
+        return gx, gy  # the engine sums broadcast batch axes away

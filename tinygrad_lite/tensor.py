@@ -1,0 +1,357 @@
+"""The Tensor: an array on a device plus the graph that produced it.
+
+Primitives live in ``ops``; everything here that is not a primitive is composed
+from them and has no backward of its own.
+"""
+from __future__ import annotations
+
+import numpy as np  # dtypes and Python-scalar checks only; arrays come from the backend
+
+from . import autograd, backend
+from . import ops as F
+from .ops import xp_of
+
+
+def _is_float(dtype) -> bool:
+    return np.dtype(dtype).kind == "f"
+
+
+def _axes(axis, ndim):
+    """Normalise an int, a tuple or None to a sorted tuple of non-negative axes, or None."""
+    if axis is None:
+        return None
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    out = []
+    for a in axes:
+        if not -ndim <= a < max(ndim, 1):
+            raise ValueError(f"axis {a} is out of range for a tensor of {ndim} dimensions")
+        out.append(int(a) % max(ndim, 1))
+    return tuple(sorted(set(out)))
+
+
+class Tensor:
+    """An n-dimensional array with reverse-mode automatic differentiation.
+
+    ``Tensor(data, requires_grad=False, dtype=None, device=None)``: ``data`` is a
+    Python scalar or (nested) list, a NumPy or CuPy array, or a Tensor. Python
+    floats become float32 (the default float dtype), ints int64, bools bool;
+    arrays keep their dtype unless ``dtype`` is given. ``device`` is "cpu",
+    "cuda" or "strict"; by default the array's own device, else the default
+    device (``set_default_device``).
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "device", "_ctx", "__weakref__")
+    __array_priority__ = 1000  # make ndarray (op) Tensor defer to Tensor's reflected operator
+
+    def __init__(self, data, requires_grad=False, dtype=None, device=None):
+        if isinstance(data, Tensor):
+            data = data.data
+        src = backend.device_of(data)
+        device = device or src or backend.get_default_device()
+        if dtype is None and src is None:
+            probe = np.asarray(data)
+            dtype = backend.DEFAULT_FLOAT if probe.dtype.kind == "f" else probe.dtype
+        self.data = backend.to_device(data, device, dtype)
+        self.device = device
+        self.grad = None
+        self._ctx = None
+        self.requires_grad = False
+        if requires_grad:
+            self.requires_grad_()
+
+    @staticmethod
+    def _wrap(data, device, ctx=None):
+        """A tensor around a backend array, no checks or copies: the hot path of every op."""
+        out = Tensor.__new__(Tensor)
+        out.data, out.device, out.grad, out._ctx = data, device, None, ctx
+        out.requires_grad = ctx is not None
+        return out
+
+    # ------------------------------------------------------------ attributes
+    shape = property(lambda self: self.data.shape)
+    ndim = property(lambda self: self.data.ndim)
+    dtype = property(lambda self: self.data.dtype)
+    size = property(lambda self: self.data.size)
+    is_leaf = property(lambda self: self._ctx is None)
+    T = property(lambda self: self.transpose())
+
+    def __repr__(self):
+        body = np.array2string(self.numpy(), separator=", ", prefix="Tensor(")
+        grad = ", requires_grad=True" if self.requires_grad else ""
+        return f"Tensor({body}, device='{self.device}', dtype={self.dtype}{grad})"
+
+    def __len__(self):
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.shape[0]
+
+    def __bool__(self):
+        if self.size != 1:
+            raise ValueError(f"the truth value of a tensor of shape {self.shape} is ambiguous")
+        return bool(self.item())
+
+    __hash__ = object.__hash__  # tensors are dict keys (optimizer state) despite __eq__
+
+    def item(self):
+        if self.size != 1:
+            raise ValueError(f"item() needs a tensor of one element, got shape {self.shape}")
+        return self.data.item()
+
+    def numpy(self) -> np.ndarray:
+        """The values as a host NumPy array (a copy for "cuda")."""
+        return backend.to_numpy(self.data)
+
+    def tolist(self):
+        return self.numpy().tolist()
+
+    # ------------------------------------------------------------ autograd
+    def requires_grad_(self, requires_grad=True):
+        if requires_grad and not _is_float(self.dtype):
+            raise TypeError(f"only float tensors can require grad, got dtype {self.dtype}")
+        self.requires_grad = requires_grad
+        return self
+
+    def detach(self):
+        """The same data, cut from the graph."""
+        return Tensor._wrap(self.data, self.device)
+
+    def to(self, device):
+        """A copy on ``device`` (self if already there). The copy is a new leaf."""
+        if device == self.device:
+            return self
+        return Tensor(self.data, requires_grad=self.requires_grad, device=device)
+
+    def backward(self, grad=None, retain_graph=False):
+        """Accumulate the gradient of this tensor into ``.grad`` of every leaf that requires grad.
+
+        ``grad`` (d(loss)/d(self)) may be omitted only for a one-element tensor.
+        The graph is freed afterwards unless ``retain_graph``.
+        """
+        if not self.requires_grad:
+            raise RuntimeError("backward() on a tensor that does not require grad (no graph)")
+        if grad is None:
+            if self.size != 1:
+                raise RuntimeError(
+                    f"backward() without grad needs a one-element output, got shape {self.shape}"
+                )
+            grad = xp_of(self.data).ones(self.shape, dtype=self.dtype)
+        else:
+            grad = grad.data if isinstance(grad, Tensor) else backend.to_device(grad, self.device)
+            if grad.shape != self.shape:
+                raise ValueError(f"backward(): grad of shape {grad.shape} for output of shape {self.shape}")
+            grad = grad.astype(self.dtype, copy=False)
+        autograd.backward(self, grad, retain_graph)
+
+    def _accumulate_grad(self, g):
+        if self.grad is None:
+            g = xp_of(g).asarray(g)
+            if not g.flags.c_contiguous:  # a broadcast view: give the leaf its own memory
+                g = g.copy()
+            self.grad = Tensor._wrap(g, self.device)
+        else:
+            self.grad = Tensor._wrap(self.grad.data + g, self.device)
+
+    def zero_grad(self):
+        self.grad = None
+
+    # ------------------------------------------------------------ operators
+    def _lift(self, other):
+        """``other`` as a tensor; Python/NumPy scalars take this tensor's float dtype."""
+        if isinstance(other, Tensor):
+            return other
+        if np.ndim(other) == 0 and not isinstance(other, np.ndarray):
+            kind = np.asarray(other).dtype.kind
+            dtype = self.dtype if _is_float(self.dtype) or kind != "f" else backend.DEFAULT_FLOAT
+            return Tensor._wrap(xp_of(self.data).asarray(other, dtype=dtype), self.device)
+        return Tensor(other, device=self.device)
+
+    def __add__(self, other): return F.Add.apply(self, self._lift(other))
+    def __radd__(self, other): return F.Add.apply(self._lift(other), self)
+    def __sub__(self, other): return F.Sub.apply(self, self._lift(other))
+    def __rsub__(self, other): return F.Sub.apply(self._lift(other), self)
+    def __mul__(self, other): return F.Mul.apply(self, self._lift(other))
+    def __rmul__(self, other): return F.Mul.apply(self._lift(other), self)
+    def __truediv__(self, other): return F.Div.apply(self, self._lift(other))
+    def __rtruediv__(self, other): return F.Div.apply(self._lift(other), self)
+    def __pow__(self, other): return F.Pow.apply(self, self._lift(other))
+    def __rpow__(self, other): return F.Pow.apply(self._lift(other), self)
+    def __neg__(self): return F.Neg.apply(self)
+    def __matmul__(self, other): return self.matmul(other)
+    def __rmatmul__(self, other): return self._lift(other).matmul(self)
+
+    def _compare(self, other, op):
+        other = other.data if isinstance(other, Tensor) else self._lift(other).data
+        return Tensor._wrap(op(self.data, other), self.device)
+
+    def __eq__(self, other): return self._compare(other, lambda a, b: a == b)
+    def __ne__(self, other): return self._compare(other, lambda a, b: a != b)
+    def __lt__(self, other): return self._compare(other, lambda a, b: a < b)
+    def __le__(self, other): return self._compare(other, lambda a, b: a <= b)
+    def __gt__(self, other): return self._compare(other, lambda a, b: a > b)
+    def __ge__(self, other): return self._compare(other, lambda a, b: a >= b)
+
+    def matmul(self, other):
+        other = self._lift(other)
+        if self.ndim == 0 or other.ndim == 0:
+            raise ValueError(f"matmul: 0-d operands are not allowed (shapes {self.shape} and {other.shape})")
+        k_other = other.shape[0] if other.ndim == 1 else other.shape[-2]
+        if self.shape[-1] != k_other:
+            raise ValueError(
+                f"matmul: shapes {self.shape} and {other.shape} do not align "
+                f"({self.shape[-1]} != {k_other})"
+            )
+        return F.Matmul.apply(self, other)
+
+    # ------------------------------------------------------------ elementwise
+    def exp(self): return F.Exp.apply(self)
+    def log(self): return F.Log.apply(self)
+    def sqrt(self): return F.Sqrt.apply(self)
+    def abs(self): return F.Abs.apply(self)
+    def __abs__(self): return F.Abs.apply(self)
+    def maximum(self, other): return F.Maximum.apply(self, self._lift(other))
+    def minimum(self, other): return -F.Maximum.apply(-self, -self._lift(other))
+    def clip(self, lo=None, hi=None): return F.Clip.apply(self, lo=lo, hi=hi)
+
+    def astype(self, dtype):
+        """A differentiable cast (gradients are cast back to this tensor's dtype)."""
+        return self if np.dtype(dtype) == self.dtype else F.Cast.apply(self, dtype=np.dtype(dtype))
+
+    def float(self): return self.astype(np.float32)
+    def double(self): return self.astype(np.float64)
+
+    # ------------------------------------------------------------ activations
+    def sigmoid(self): return F.Sigmoid.apply(self)
+    def tanh(self): return F.Tanh.apply(self)
+    def arctan(self): return F.Arctan.apply(self)
+    def relu(self): return F.ReLU.apply(self)
+    def leaky_relu(self, negative_slope=0.01): return F.LeakyReLU.apply(self, slope=negative_slope)
+    def elu(self, alpha=1.0): return F.ELU.apply(self, alpha=alpha)
+    def binary_step(self): return F.BinaryStep.apply(self)
+
+    # ------------------------------------------------------------ reductions
+    def sum(self, axis=None, keepdims=False):
+        return F.Sum.apply(self, axis=_axes(axis, self.ndim), keepdims=keepdims)
+
+    def mean(self, axis=None, keepdims=False):
+        axes = _axes(axis, self.ndim)
+        n = self.size if axes is None else int(np.prod([self.shape[a] for a in axes]))
+        return F.Sum.apply(self, axis=axes, keepdims=keepdims) * (1.0 / max(n, 1))
+
+    def var(self, axis=None, keepdims=False, ddof=0):
+        """Variance, biased (ddof=0) by default as NumPy's."""
+        axes = _axes(axis, self.ndim)
+        n = self.size if axes is None else int(np.prod([self.shape[a] for a in axes]))
+        d = self - self.mean(axes, keepdims=True)
+        return (d * d).sum(axes, keepdims=keepdims) * (1.0 / max(n - ddof, 1))
+
+    def max(self, axis=None, keepdims=False):
+        """Maximum; tied elements share the gradient equally."""
+        if self.size == 0:
+            raise ValueError(f"max of an empty tensor of shape {self.shape}")
+        return F.Max.apply(self, axis=_axes(axis, self.ndim), keepdims=keepdims)
+
+    def min(self, axis=None, keepdims=False):
+        return -(-self).max(axis, keepdims)
+
+    def argmax(self, axis=None):
+        return Tensor._wrap(self.data.argmax(axis=axis), self.device)
+
+    def argmin(self, axis=None):
+        return Tensor._wrap(self.data.argmin(axis=axis), self.device)
+
+    def logsumexp(self, axis=None, keepdims=False):
+        """log(sum(exp(x))) computed with the max subtracted, so it never overflows."""
+        m = self.data.max(axis=_axes(axis, self.ndim), keepdims=True)
+        m = xp_of(m).where(xp_of(m).isfinite(m), m, 0)
+        m = Tensor._wrap(m, self.device)
+        out = (self - m).exp().sum(axis, keepdims=True).log() + m
+        return out if keepdims else out.reshape(F._reduced_shape(self.shape, _axes(axis, self.ndim)))
+
+    def softmax(self, axis=-1):
+        return (self - self.logsumexp(axis, keepdims=True)).exp()
+
+    def log_softmax(self, axis=-1):
+        return self - self.logsumexp(axis, keepdims=True)
+
+    # ------------------------------------------------------------ shape
+    def reshape(self, *shape):
+        shape = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+        return F.Reshape.apply(self, shape=tuple(shape))
+
+    def permute(self, *axes):
+        axes = axes[0] if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes
+        if sorted(a % max(self.ndim, 1) for a in axes) != list(range(self.ndim)):
+            raise ValueError(f"permute: {axes} is not a permutation of {self.ndim} axes")
+        return F.Permute.apply(self, axes=tuple(a % self.ndim for a in axes))
+
+    def transpose(self, *axes):
+        """Reverse the axes (as NumPy), or permute them if given."""
+        return self.permute(*axes) if axes else self.permute(tuple(reversed(range(self.ndim))))
+
+    def expand(self, *shape):
+        shape = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+        return F.Expand.apply(self, shape=tuple(shape))
+
+    broadcast_to = expand
+
+    def squeeze(self, axis=None):
+        axes = _axes(axis, self.ndim)
+        if axes is None:
+            axes = tuple(i for i, n in enumerate(self.shape) if n == 1)
+        for a in axes:
+            if self.shape[a] != 1:
+                raise ValueError(f"squeeze: axis {a} has size {self.shape[a]}, not 1")
+        return self.reshape(F._reduced_shape(self.shape, axes))
+
+    def unsqueeze(self, axis):
+        axis = axis % (self.ndim + 1)
+        return self.reshape(self.shape[:axis] + (1,) + self.shape[axis:])
+
+    def flatten(self, start_axis=0):
+        """Merge the axes from ``start_axis`` on into one (``flatten(1)`` keeps the batch axis)."""
+        return self.reshape(self.shape[:start_axis] + (-1,))
+
+    def __getitem__(self, index):
+        """NumPy indexing; integer-array indices may repeat (their gradients accumulate)."""
+        items = index if isinstance(index, tuple) else (index,)
+        items = tuple(self._index_array(i) for i in items)
+        return F.Index.apply(self, index=items if isinstance(index, tuple) else items[0])
+
+    def _index_array(self, i):
+        if isinstance(i, Tensor):
+            return i.data
+        if isinstance(i, list) or backend.device_of(i) not in (None, self.device):
+            return backend.to_device(i, self.device)
+        return i
+
+
+def where(cond, x, y):
+    """Elementwise ``x`` where ``cond`` else ``y`` (broadcast); no gradient flows to ``cond``."""
+    ref = x if isinstance(x, Tensor) else y if isinstance(y, Tensor) else Tensor(x)
+    cond = cond.data if isinstance(cond, Tensor) else backend.to_device(cond, ref.device)
+    x, y = ref._lift(x), ref._lift(y)
+    return F.Where.apply(x, y, cond=cond)
+
+
+def maximum(x, y):
+    """Elementwise maximum; ties share the gradient equally."""
+    return x.maximum(y) if isinstance(x, Tensor) else y._lift(x).maximum(y)
+
+
+def minimum(x, y):
+    """Elementwise minimum; ties share the gradient equally."""
+    return x.minimum(y) if isinstance(x, Tensor) else y._lift(x).minimum(y)
+
+
+def concatenate(tensors, axis=0):
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError("concatenate needs at least one tensor")
+    return F.Concatenate.apply(*tensors, axis=_axes(axis, tensors[0].ndim)[0])
+
+
+def stack(tensors, axis=0):
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError("stack needs at least one tensor")
+    return concatenate([t.unsqueeze(axis) for t in tensors], axis=axis)
