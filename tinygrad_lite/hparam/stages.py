@@ -1,0 +1,104 @@
+"""Between stages of a coarse-to-fine search: narrow the ranges, and warn about borders."""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from .result import SearchResult, _format_value
+from .spaces import Choice, Space, Uniform, check_space
+
+__all__ = ["border_warnings", "narrow"]
+
+
+def _top_trials(result: SearchResult, top_k: Any, fn: str) -> list:
+    if not isinstance(result, SearchResult):
+        raise TypeError(f"{fn}: expected a SearchResult, got {type(result).__name__}")
+    if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
+        raise ValueError(f"{fn}: top_k must be a positive integer, got {top_k!r}")
+    top = [t for t in result.ranked()[:top_k] if not math.isnan(t.score)]
+    if not top:
+        raise ValueError(f"{fn}: the result has no trial with a real (non-NaN) score")
+    return top
+
+
+def _values(top: list, name: str, fn: str) -> list:
+    try:
+        return [t.params[name] for t in top]
+    except KeyError:
+        raise ValueError(f"{fn}: the trials have no hyperparameter {name!r}") from None
+
+
+def narrow(space: dict, result: SearchResult, top_k: int = 5, margin: float = 0.1) -> dict:
+    """The next stage's space: each range shrunk around the ``top_k`` best trials.
+
+    On the sampling scale s (log10 for LogUniform) with old bounds [a, b]:
+
+        new = [max(a, min s_top - margin (b - a)),  min(b, max s_top + margin (b - a))]
+
+    so the new range always lies inside the old one. A Choice keeps the options that occur
+    among the top trials. The lecture's step from reg = 10**uniform(-5, 5),
+    lr = 10**uniform(-6, -3) to reg = 10**uniform(-4, 0), lr = 10**uniform(-4, -3) is one call.
+    """
+    check_space(space, "narrow")
+    if not isinstance(margin, (int, float)) or not margin >= 0:
+        raise ValueError(f"narrow: margin must be a number >= 0, got {margin!r}")
+    top = _top_trials(result, top_k, "narrow")
+    out: dict[str, Space] = {}
+    for name, s in space.items():
+        vals = _values(top, name, "narrow")
+        if isinstance(s, Choice):
+            seen = {repr(v) for v in vals}
+            out[name] = Choice(tuple(o for o in s.options if repr(o) in seen))
+            continue
+        a, b = s.scale_bounds
+        pts = [s.to_scale(v) for v in vals]
+        lo = max(a, min(pts) - margin * (b - a))
+        hi = min(b, max(pts) + margin * (b - a))
+        if not lo < hi:
+            raise ValueError(f"narrow: the top {len(top)} trials share one value of {name!r}; "
+                             "use margin > 0 or a larger top_k")
+        out[name] = s.with_scale_bounds(lo, hi)
+    return out
+
+
+def _check_fraction(x: Any, name: str, upper: float) -> float:
+    if isinstance(x, bool) or not isinstance(x, (int, float)) or not 0 < x < upper:
+        raise ValueError(f"border_warnings: {name} must be in (0, {upper:g}), got {x!r}")
+    return float(x)
+
+
+def border_warnings(space: dict, result: SearchResult, frac: float = 0.1,
+                    extend: float | None = None) -> list[str]:
+    """The lecture's "careful with best values on border", one message per hyperparameter.
+
+    With u the best value's position in its range on the sampling scale (0 at the low end,
+    1 at the high end; log10 for LogUniform), a numeric hyperparameter is on the border when
+    u <= frac or u >= 1 - frac: the optimum may lie outside what was searched. The message
+    suggests moving that edge out by ``extend`` on the sampling scale; by default one decade
+    for LogUniform (10**uniform(-4, -3) -> 10**uniform(-4, -2)) and the range's width for
+    Uniform. Categorical hyperparameters have no border.
+    """
+    check_space(space, "border_warnings")
+    frac = _check_fraction(frac, "frac", 0.5)
+    if extend is not None and (isinstance(extend, bool) or not isinstance(extend, (int, float))
+                               or not extend > 0):
+        raise ValueError(f"border_warnings: extend must be None or a number > 0, got {extend!r}")
+    best = _top_trials(result, 1, "border_warnings")[0]
+    msgs = []
+    for name, s in space.items():
+        if not isinstance(s, Uniform):
+            continue
+        v = _values([best], name, "border_warnings")[0]
+        u = s.to_unit(v)
+        a, b = s.scale_bounds
+        step = extend if extend is not None else (1.0 if s.log else b - a)
+        if u <= frac:
+            side, wider = "lower", s.with_scale_bounds(a - step, b)
+        elif u >= 1 - frac:
+            side, wider = "upper", s.with_scale_bounds(a, b + step)
+        else:
+            continue
+        msgs.append(f"careful with best values on border: {name} = {_format_value(float(v))} lies "
+                    f"within {frac:.0%} of the {side} edge of {s.describe()}; "
+                    f"consider widening it to {wider.describe()}")
+    return msgs
