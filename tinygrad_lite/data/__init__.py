@@ -1,0 +1,29 @@
+"""Data for training: data sets, IDX files, mini-batch loaders and preprocessing.
+
+    from tinygrad_lite.data import load_digits, DataLoader, Standardize
+    split = load_digits()                       # embedded UCI digits, fixed split
+    prep = Standardize().fit(split.x_train)     # statistics of the training data only
+    x_train, x_val = prep.transform(split.x_train), prep.transform(split.x_val)
+    for xb, yb in DataLoader(x_train, split.y_train, batch_size=64, shuffle=True, seed=0):
+        ...
+"""
+from .datasets import (
+    DATASETS,
+    Split,
+    load_dataset,
+    load_digits,
+    load_fashion_mnist,
+    load_mnist,
+    stratified_order,
+)
+from .fetch import DatasetNotFoundError, cache_dir, download_file, find_dataset, search_dirs, sha256_of
+from .idx import parse_idx, read_idx, read_idx_pair
+from .loader import DataLoader, sample_batch
+from .preprocess import Compose, MeanImage, PCAWhiten, PerChannelMean, Standardize, Transform, ZeroCenter
+
+__all__ = [
+    "DATASETS", "Compose", "DataLoader", "DatasetNotFoundError", "MeanImage", "PCAWhiten",
+    "PerChannelMean", "Split", "Standardize", "Transform", "ZeroCenter", "cache_dir", "download_file",
+    "find_dataset", "load_dataset", "load_digits", "load_fashion_mnist", "load_mnist", "parse_idx",
+    "read_idx", "read_idx_pair", "sample_batch", "search_dirs", "sha256_of", "stratified_order",
+]
