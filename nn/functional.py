@@ -1,0 +1,272 @@
+"""Stateless forms of the layers, activations and losses (``import nn.functional as F``).
+
+Activations are the lecture's table; all are finite, with finite gradients, for
+inputs as large as +-1e3 (float32). Non-smooth points take the gradient of the
+negative side (relu'(0) = 0, leaky_relu'(0) = slope, prelu'(0) = alpha).
+Losses take ``reduction`` = "mean" (default), "sum" or "none".
+"""
+from __future__ import annotations
+
+from tinygrad_lite import backend
+from tinygrad_lite.autograd import Function
+from tinygrad_lite.ops import xp_of
+from tinygrad_lite.tensor import Tensor, where
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+# ---------------------------------------------------------------- activations
+def binary_step(x: Tensor) -> Tensor:
+    """f(x) = 1 for x >= 0 else 0. Its gradient is 0 everywhere (undefined at 0; 0 is used),
+    so nothing before it can learn by gradient descent."""
+    return x.binary_step()
+
+
+def sigmoid(x: Tensor) -> Tensor:
+    """f(x) = 1 / (1 + e^-x); f' = f (1 - f)."""
+    return x.sigmoid()
+
+
+def tanh(x: Tensor) -> Tensor:
+    """f(x) = 2 / (1 + e^-2x) - 1; f' = 1 - f^2."""
+    return x.tanh()
+
+
+def arctan(x: Tensor) -> Tensor:
+    """f(x) = tan^-1(x); f' = 1 / (x^2 + 1)."""
+    return x.arctan()
+
+
+def relu(x: Tensor) -> Tensor:
+    """f(x) = max(0, x); f' = 1 for x > 0 else 0."""
+    return x.relu()
+
+
+def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
+    """f(x) = x for x > 0 else a x, a = ``negative_slope`` (the lecture's example: 0.1)."""
+    return x.leaky_relu(negative_slope)
+
+
+def prelu(x: Tensor, alpha: Tensor) -> Tensor:
+    """Parametric ReLU: f(x) = x for x > 0 else alpha x, with a learnable ``alpha``.
+
+    ``alpha`` has one element (shared) or one per feature, the feature axis being
+    axis 1 (axis 0 for a 1-D input). df/dx = 1 or alpha; df/dalpha = 0 or x.
+    """
+    if alpha.size > 1:
+        axis = 1 if x.ndim >= 2 else 0
+        if x.ndim == 0 or x.shape[axis] != alpha.size:
+            raise ValueError(f"prelu: {alpha.size} alphas for input of shape {x.shape} "
+                             f"(feature axis {axis} must have that size)")
+        alpha = alpha.reshape((alpha.size,) + (1,) * (x.ndim - axis - 1))
+    elif alpha.ndim:
+        alpha = alpha.reshape(())
+    return where(x > 0, x, x * alpha)
+
+
+def elu(x: Tensor, alpha: float = 1.0) -> Tensor:
+    """f(x) = x for x > 0 else alpha (e^x - 1); f' = 1 or f(x) + alpha."""
+    return x.elu(alpha)
+
+
+def softmax(x: Tensor, axis: int = -1) -> Tensor:
+    """p_j = e^{x_j} / sum_k e^{x_k} (max-shifted, never overflows)."""
+    return x.softmax(axis)
+
+
+def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
+    """log p_j = x_j - logsumexp(x)."""
+    return x.log_softmax(axis)
+
+
+# ---------------------------------------------------------------- layers
+def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """y = x W^T + b with ``weight`` of shape (out_features, in_features)."""
+    if x.ndim == 0 or x.shape[-1] != weight.shape[1]:
+        raise ValueError(f"linear: expected input of shape (..., {weight.shape[1]}) for weight of "
+                         f"shape {weight.shape}, got input of shape {x.shape}")
+    out = x @ weight.T
+    return out if bias is None else out + bias
+
+
+def batch_norm(x: Tensor, running_mean: Tensor, running_var: Tensor, weight: Tensor | None = None,
+               bias: Tensor | None = None, training: bool = True, momentum: float = 0.1,
+               eps: float = 1e-5) -> Tensor:
+    """Batch normalization of (N, C) input, the lecture's algorithm.
+
+    Training: mu_B = mean_i x_i, sigma2_B = mean_i (x_i - mu_B)^2 (biased), per feature;
+    x_hat = (x - mu_B) / sqrt(sigma2_B + eps); y = gamma x_hat + beta. The running
+    statistics are updated in place: r_mean = (1 - momentum) r_mean + momentum mu_B,
+    r_var = (1 - momentum) r_var + momentum sigma2_B N / (N - 1) (unbiased, as PyTorch).
+    Evaluation: x_hat = (x - r_mean) / sqrt(r_var + eps), so each sample's output
+    is independent of the rest of the batch.
+    """
+    if x.ndim != 2 or x.shape[1] != running_mean.shape[0]:
+        raise ValueError(f"batch_norm: expected input of shape (N, {running_mean.shape[0]}), "
+                         f"got {x.shape}")
+    if training:
+        n = x.shape[0]
+        if n < 2:
+            raise ValueError(f"batch_norm: training needs at least 2 samples per feature to compute "
+                             f"batch statistics, got input of shape {x.shape}; use eval() for one sample")
+        mu = x.mean(axis=0)
+        d = x - mu
+        var = (d * d).mean(axis=0)
+        x_hat = d / (var + eps).sqrt()
+        _blend(running_mean, mu.data, momentum)  # raw arrays: no graph
+        _blend(running_var, var.data * (n / (n - 1)), momentum)
+    else:
+        mean, var = running_mean.detach(), running_var.detach()
+        x_hat = (x - mean) / (var + eps).sqrt()
+    out = x_hat if weight is None else x_hat * weight
+    return out if bias is None else out + bias
+
+
+def _blend(running: Tensor, batch_value, momentum: float) -> None:
+    """running <- (1 - momentum) running + momentum batch_value, keeping the buffer's dtype."""
+    new = (1 - momentum) * running.data + momentum * batch_value
+    running.data = new.astype(running.dtype, copy=False)
+
+
+def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
+    """Inverted dropout: out = x * m / (1 - p), m_i ~ Bernoulli(1 - p), in training.
+
+    The mask comes from the device's seeded generator (``tinygrad_lite.manual_seed``)
+    and the gradient is multiplied by the same mask. In eval (or p = 0) it returns
+    ``x`` itself; p = 1 gives zeros.
+    """
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout: p must be in [0, 1], got {p}")
+    if not training or p == 0.0:
+        return x
+    u = backend.random(x.device, x.shape, x.dtype)
+    scale = 0.0 if p == 1.0 else 1.0 / (1.0 - p)
+    mask = (u >= p).astype(x.dtype) * scale  # P(u >= p) = 1 - p
+    return x * Tensor._wrap(mask, x.device)
+
+
+# ---------------------------------------------------------------- losses
+def _check_reduction(op: str, reduction: str) -> None:
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{op}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+
+
+def _reduce(loss: Tensor, reduction: str) -> Tensor:
+    return loss.mean() if reduction == "mean" else loss.sum() if reduction == "sum" else loss
+
+
+def _class_labels(op: str, scores: Tensor, labels):
+    """``labels`` checked against (N, C) ``scores``: an int array of shape (N,) in [0, C)."""
+    if scores.ndim != 2 or scores.shape[0] == 0:
+        raise ValueError(f"{op}: expected scores of shape (N, C) with N >= 1, got {scores.shape}")
+    y = labels.data if isinstance(labels, Tensor) else labels
+    y = backend.to_device(y, scores.device)
+    if y.dtype.kind not in "iu":
+        raise TypeError(f"{op}: labels must be integer class indices, got dtype {y.dtype}")
+    n, c = scores.shape
+    if y.shape != (n,):
+        raise ValueError(f"{op}: expected labels of shape ({n},) for scores of shape {scores.shape}, "
+                         f"got {y.shape}")
+    lo, hi = int(y.min()), int(y.max())
+    if lo < 0 or hi >= c:
+        bad = lo if lo < 0 else hi
+        raise ValueError(f"{op}: label {bad} is out of range for {c} classes (valid: 0..{c - 1})")
+    return y
+
+
+class SoftmaxCrossEntropy(Function):
+    """Fused softmax + negative log likelihood over (N, C) logits ``x`` and int labels ``y``.
+
+    forward:  L_i = logsumexp(x_i) - x_{i, y_i}, with the row max subtracted first;
+              then mean, sum or none over i.
+    backward: dL_i/dx_ij = softmax(x_i)_j - [j == y_i], times the incoming gradient
+              (divided by N for the mean).
+    """
+
+    def forward(self, x, y, reduction):
+        xp = xp_of(x)
+        self.rows = xp.arange(x.shape[0])
+        self.y, self.reduction = y, reduction
+        shifted = x - x.max(axis=1, keepdims=True)
+        self.e = xp.exp(shifted)
+        self.total = self.e.sum(axis=1, keepdims=True)
+        loss = xp.log(self.total[:, 0]) - shifted[self.rows, y]
+        if reduction == "none":
+            return loss
+        out = loss.sum()
+        return out / x.shape[0] if reduction == "mean" else out
+
+    def backward(self, grad):
+        gx = self.e / self.total
+        gx[self.rows, self.y] -= 1
+        if self.reduction == "none":
+            return gx * grad[:, None]
+        scale = grad / self.e.shape[0] if self.reduction == "mean" else grad
+        return gx * scale
+
+
+def cross_entropy(logits: Tensor, labels, reduction: str = "mean") -> Tensor:
+    """Softmax loss from (N, C) ``logits`` and integer ``labels`` of shape (N,).
+
+    L_i = -log p_{i, y_i}, p_i = softmax(logits_i), computed as
+    logsumexp(logits_i) - logits_{i, y_i} (stable for any finite logits). Equal
+    logits give ln(C): 2.302 for 10 classes, the lecture's first sanity check.
+    """
+    _check_reduction("cross_entropy", reduction)
+    y = _class_labels("cross_entropy", logits, labels)
+    return SoftmaxCrossEntropy.apply(logits, y=y, reduction=reduction)
+
+
+def hinge_loss(scores: Tensor, labels, margin: float = 1.0, reduction: str = "mean") -> Tensor:
+    """The lecture's multiclass SVM loss: L_i = sum_{j != y_i} max(0, s_ij - s_{i,y_i} + margin).
+
+    "mean" averages over samples only (PyTorch's MultiMarginLoss also divides by
+    the number of classes; this one does not). Equal scores give C - 1.
+    """
+    _check_reduction("hinge_loss", reduction)
+    y = _class_labels("hinge_loss", scores, labels)
+    xp = xp_of(scores.data)
+    rows = xp.arange(scores.shape[0])
+    correct = scores[rows, y].unsqueeze(1)
+    margins = (scores - correct + margin).relu()
+    is_label = y[:, None] == xp.arange(scores.shape[1])[None, :]
+    return _reduce(where(is_label, 0.0, margins).sum(axis=1), reduction)
+
+
+def _target(op: str, x: Tensor, target) -> Tensor:
+    t = target if isinstance(target, Tensor) else Tensor(target, dtype=x.dtype, device=x.device)
+    if t.shape != x.shape:
+        raise ValueError(f"{op}: target shape {t.shape} differs from input shape {x.shape}")
+    return t
+
+
+def mse_loss(x: Tensor, target, reduction: str = "mean") -> Tensor:
+    """Mean squared error: L = mean((x - target)^2) (or sum / elementwise)."""
+    _check_reduction("mse_loss", reduction)
+    d = x - _target("mse_loss", x, target)
+    return _reduce(d * d, reduction)
+
+
+class BinaryCrossEntropyWithLogits(Function):
+    """L = max(x, 0) - x t + log(1 + e^-|x|) = -[t log s(x) + (1 - t) log(1 - s(x))].
+
+    dL/dx = s(x) - t (smooth everywhere, also at x = 0); dL/dt = -x.
+    """
+
+    def forward(self, x, t):
+        xp = xp_of(x)
+        self.x, self.t = x, t
+        return xp.maximum(x, 0) - x * t + xp.log1p(xp.exp(-abs(x)))
+
+    def backward(self, grad):
+        xp = xp_of(grad)
+        gx = grad * (0.5 * (1 + xp.tanh(0.5 * self.x)) - self.t) if self.needs_input_grad[0] else None
+        gt = -grad * self.x if self.needs_input_grad[1] else None
+        return gx, gt
+
+
+def binary_cross_entropy_with_logits(logits: Tensor, target, reduction: str = "mean") -> Tensor:
+    """Binary cross-entropy of sigmoid(``logits``) against ``target`` in [0, 1], stable for any logits."""
+    _check_reduction("binary_cross_entropy_with_logits", reduction)
+    t = _target("binary_cross_entropy_with_logits", logits, target)
+    return _reduce(BinaryCrossEntropyWithLogits.apply(logits, t), reduction)

@@ -1,0 +1,205 @@
+"""Layers: Linear, BatchNorm1d, Dropout and the lecture's activations as modules."""
+from __future__ import annotations
+
+import math
+
+from tinygrad_lite import factory
+from tinygrad_lite.tensor import Tensor
+
+from . import functional as F
+from . import init
+from .module import Module, Parameter
+
+
+class Linear(Module):
+    """Fully connected layer: y = x W^T + b.
+
+    ``weight`` has shape (out_features, in_features) (PyTorch's layout), ``bias``
+    (out_features,). Default init (PyTorch's): W and b ~ U(-1/sqrt(in_features),
+    1/sqrt(in_features)), i.e. ``kaiming_uniform_(W, a=sqrt(5))``. Re-initialise
+    with ``nn.init`` for the lecture's N(0, 0.01^2) or Xavier/He.
+    """
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True,
+                 device: str | None = None, dtype=None) -> None:
+        super().__init__()
+        if in_features < 1 or out_features < 1:
+            raise ValueError(f"Linear: feature sizes must be positive, got in_features={in_features}, "
+                             f"out_features={out_features}")
+        self.in_features, self.out_features = in_features, out_features
+        self.weight = Parameter(factory.zeros(out_features, in_features, dtype=dtype, device=device))
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if bias:
+            self.bias = Parameter(factory.zeros(out_features, dtype=dtype, device=device))
+            bound = 1.0 / math.sqrt(in_features)
+            init.uniform_(self.bias, -bound, bound)
+        else:
+            self.register_parameter("bias", None)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.linear(x, self.weight, self.bias)
+
+    def extra_repr(self) -> str:
+        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+
+
+class BatchNorm1d(Module):
+    """Batch normalization of (N, C) activations (see ``nn.functional.batch_norm``).
+
+    Parameters ``weight`` (gamma, init 1) and ``bias`` (beta, init 0) when
+    ``affine``; buffers ``running_mean`` (init 0) and ``running_var`` (init 1).
+    Training uses the biased batch variance to normalize and folds the unbiased
+    one, sigma2_B N / (N - 1), into ``running_var`` (as PyTorch does); eval uses the
+    running statistics. A batch of one sample in training raises ValueError.
+    """
+
+    _non_weights = frozenset({"weight", "bias"})  # gamma/beta are not regularized
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1, affine: bool = True,
+                 device: str | None = None, dtype=None) -> None:
+        super().__init__()
+        if not 0.0 <= momentum <= 1.0:
+            raise ValueError(f"BatchNorm1d: momentum must be in [0, 1], got {momentum}")
+        if eps <= 0:
+            raise ValueError(f"BatchNorm1d: eps must be positive, got {eps}")
+        self.num_features, self.eps, self.momentum, self.affine = num_features, eps, momentum, affine
+        if affine:
+            self.weight = Parameter(factory.ones(num_features, dtype=dtype, device=device))
+            self.bias = Parameter(factory.zeros(num_features, dtype=dtype, device=device))
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+        self.register_buffer("running_mean", factory.zeros(num_features, dtype=dtype, device=device))
+        self.register_buffer("running_var", factory.ones(num_features, dtype=dtype, device=device))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
+                            self.training, self.momentum, self.eps)
+
+    def extra_repr(self) -> str:
+        return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}"
+
+
+class Dropout(Module):
+    """Inverted dropout (see ``nn.functional.dropout``): identity in eval."""
+
+    def __init__(self, p: float = 0.5) -> None:
+        super().__init__()
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"Dropout: p must be in [0, 1], got {p}")
+        self.p = p
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.dropout(x, self.p, self.training)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
+
+
+# ---------------------------------------------------------------- activations
+class BinaryStep(Module):
+    """f(x) = 1 for x >= 0 else 0; zero gradient everywhere (nothing below it learns)."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.binary_step(x)
+
+
+class Sigmoid(Module):
+    """f(x) = 1 / (1 + e^-x)."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.sigmoid(x)
+
+
+class Tanh(Module):
+    """f(x) = tanh(x)."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.tanh(x)
+
+
+class Arctan(Module):
+    """f(x) = tan^-1(x)."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.arctan(x)
+
+
+class ReLU(Module):
+    """f(x) = max(0, x)."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.relu(x)
+
+
+class LeakyReLU(Module):
+    """f(x) = max(a x, x) for 0 <= a < 1; a = ``negative_slope`` (default 0.01, lecture's example 0.1)."""
+
+    def __init__(self, negative_slope: float = 0.01) -> None:
+        super().__init__()
+        self.negative_slope = negative_slope
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.leaky_relu(x, self.negative_slope)
+
+    def extra_repr(self) -> str:
+        return f"negative_slope={self.negative_slope}"
+
+
+class PReLU(Module):
+    """Parametric ReLU: f(x) = x for x > 0 else alpha x, alpha learned.
+
+    ``num_parameters`` = 1 shares one alpha; = C learns one per feature (axis 1).
+    alpha starts at ``init`` (0.25, as PyTorch) and is not regularized by default.
+    """
+
+    _non_weights = frozenset({"alpha"})
+
+    def __init__(self, num_parameters: int = 1, init: float = 0.25, device: str | None = None,
+                 dtype=None) -> None:
+        super().__init__()
+        if num_parameters < 1:
+            raise ValueError(f"PReLU: num_parameters must be >= 1, got {num_parameters}")
+        self.num_parameters = num_parameters
+        self.alpha = Parameter(factory.full((num_parameters,), init, dtype=dtype, device=device))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.prelu(x, self.alpha)
+
+    def extra_repr(self) -> str:
+        return f"num_parameters={self.num_parameters}"
+
+
+class ELU(Module):
+    """f(x) = x for x > 0 else alpha (e^x - 1)."""
+
+    def __init__(self, alpha: float = 1.0) -> None:
+        super().__init__()
+        self.alpha = alpha
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.elu(x, self.alpha)
+
+    def extra_repr(self) -> str:
+        return f"alpha={self.alpha}"
+
+
+class Softmax(Module):
+    """p_j = e^{x_j} / sum_k e^{x_k} along ``axis``."""
+
+    def __init__(self, axis: int = -1) -> None:
+        super().__init__()
+        self.axis = axis
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.softmax(x, self.axis)
+
+    def extra_repr(self) -> str:
+        return f"axis={self.axis}"
+
+
+class LogSoftmax(Softmax):
+    """log p_j = x_j - logsumexp(x) along ``axis``."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.log_softmax(x, self.axis)

@@ -1,0 +1,88 @@
+"""nn.init: the lecture's small normal, Xavier and Kaiming, against their defining moments."""
+import math
+
+import numpy as np
+import pytest
+
+import nn
+import tinygrad_lite as tl
+from nn import init
+
+SHAPE = (200, 100)  # (fan_out, fan_in): 20000 samples
+N = SHAPE[0] * SHAPE[1]
+
+
+def _fresh(device, shape=SHAPE, dtype=None):
+    return nn.Parameter(tl.zeros(*shape, dtype=dtype, device=device))
+
+
+def _check_normal(values, std):
+    # sample mean ~ N(0, std^2/N); sample std within ~5 sigma of std (its sd is std / sqrt(2N))
+    assert abs(values.mean()) < 5 * std / math.sqrt(N)
+    assert abs(values.std() / std - 1) < 5 / math.sqrt(2 * N)
+
+
+def _check_uniform(values, bound):
+    assert np.abs(values).max() <= bound
+    assert values.max() > 0.99 * bound and values.min() < -0.99 * bound
+    assert abs(values.std() / (bound / math.sqrt(3)) - 1) < 0.02
+
+
+def test_small_normal_is_the_lecture_std(device):
+    t = _fresh(device)
+    assert init.small_normal_(t) is t  # in place: a parameter keeps its identity
+    _check_normal(t.numpy(), 0.01)
+    assert t.dtype == np.float32 and t.device == device
+
+
+@pytest.mark.parametrize("name, check", [
+    ("xavier_uniform_", lambda v: _check_uniform(v, math.sqrt(6 / (100 + 200)))),
+    ("xavier_normal_", lambda v: _check_normal(v, math.sqrt(2 / (100 + 200)))),
+    ("kaiming_uniform_", lambda v: _check_uniform(v, math.sqrt(2) * math.sqrt(3 / 100))),
+    ("kaiming_normal_", lambda v: _check_normal(v, math.sqrt(2 / 100))),
+])
+def test_fan_based_inits(device, name, check):
+    tl.manual_seed(0)
+    t = _fresh(device)
+    getattr(init, name)(t)
+    check(t.numpy())
+
+
+def test_kaiming_options_and_gain():
+    t = _fresh("cpu")
+    init.kaiming_normal_(t, mode="fan_out", nonlinearity="relu")
+    _check_normal(t.numpy(), math.sqrt(2 / 200))
+    init.kaiming_uniform_(t, a=math.sqrt(5))  # Linear's default: U(-1/sqrt(fan_in), 1/sqrt(fan_in))
+    _check_uniform(t.numpy(), 1 / math.sqrt(100))
+    init.xavier_uniform_(t, gain=init.calculate_gain("tanh"))
+    _check_uniform(t.numpy(), 5 / 3 * math.sqrt(6 / 300))
+    assert init.calculate_gain("leaky_relu", 0.1) == pytest.approx(math.sqrt(2 / 1.01))
+    with pytest.raises(ValueError):
+        init.kaiming_normal_(t, mode="fan_avg")
+    with pytest.raises(ValueError):
+        init.calculate_gain("swish")
+
+
+def test_fans_include_the_receptive_field():
+    assert init.fans(tl.zeros(8, 3, 5, 5)) == (75, 200)
+    with pytest.raises(ValueError, match="2 dimensions"):
+        init.xavier_uniform_(tl.zeros(5))
+
+
+def test_constant_inits_and_dtype(device):
+    t = _fresh(device, (3, 2), dtype="float64")
+    assert np.all(init.constant_(t, 0.5).numpy() == 0.5)
+    assert np.all(init.ones_(t).numpy() == 1) and np.all(init.zeros_(t).numpy() == 0)
+    init.uniform_(t, 2.0, 3.0)
+    assert t.dtype == np.float64 and np.all((t.numpy() >= 2) & (t.numpy() < 3))
+
+
+def test_seeded_generator_reproduces(device):
+    a, b = _fresh(device, (4, 4)), _fresh(device, (4, 4))
+    tl.manual_seed(9)
+    init.normal_(a)
+    tl.manual_seed(9)
+    init.normal_(b)
+    np.testing.assert_array_equal(a.numpy(), b.numpy())
+    init.normal_(b)
+    assert not np.array_equal(a.numpy(), b.numpy())

@@ -1,0 +1,234 @@
+"""nn.Module: registration, traversal, modes, devices, containers, state dicts."""
+import copy
+
+import numpy as np
+import pytest
+
+import nn
+import tinygrad_lite as tl
+
+
+class Block(nn.Module):
+    """Two layers sharing nothing, plus a buffer and a plain attribute."""
+
+    def __init__(self, device="cpu"):
+        super().__init__()
+        self.fc = nn.Linear(3, 4, device=device)
+        self.scale = nn.Parameter(tl.ones(4, device=device))
+        self.register_buffer("count", tl.zeros(1, dtype="int64", device=device))
+        self.note = tl.zeros(2)  # a plain tensor attribute is neither parameter nor buffer
+        self.act = nn.ReLU()
+
+    def forward(self, x):
+        return self.act(self.fc(x)) * self.scale
+
+
+def test_registration_and_order():
+    m = Block()
+    assert [n for n, _ in m.named_parameters()] == ["scale", "fc.weight", "fc.bias"]
+    assert [n for n, _ in m.named_buffers()] == ["count"]
+    assert [n for n, _ in m.named_children()] == ["fc", "act"]
+    assert [type(x).__name__ for x in m.modules()] == ["Block", "Linear", "ReLU"]
+    assert all(isinstance(p, nn.Parameter) and p.requires_grad for p in m.parameters())
+    assert "note" not in dict(m.named_parameters()) and "note" not in dict(m.named_buffers())
+    assert m.fc.weight is m._modules["fc"]._parameters["weight"]
+
+
+def test_shared_parameter_is_listed_once():
+    a = nn.Linear(2, 2)
+    b = nn.Linear(2, 2)
+    b.weight = a.weight
+    seq = nn.Sequential(a, b, a)
+    names = [n for n, _ in seq.named_parameters()]
+    assert names == ["0.weight", "0.bias", "1.bias"]
+    assert len(list(seq.parameters())) == 3
+    # the state dict keeps every name so each module can be restored on its own
+    assert list(seq.state_dict()) == ["0.weight", "0.bias", "1.weight", "1.bias"]
+
+
+def test_assignment_rules():
+    m = Block()
+    with pytest.raises(TypeError, match="'scale'"):
+        m.scale = tl.ones(4)  # a plain tensor cannot replace a parameter silently
+    m.count = tl.ones(1, dtype="int64")  # a buffer can be replaced by a tensor
+    assert dict(m.named_buffers())["count"].item() == 1
+    m.fc = nn.Identity()  # a module can be replaced by a module
+    assert [n for n, _ in m.named_parameters()] == ["scale"]
+    del m.scale
+    assert list(m.parameters()) == []
+    with pytest.raises(AttributeError):
+        _ = m.scale
+
+    class NoInit(nn.Module):
+        def __init__(self):
+            self.w = nn.Parameter(tl.ones(1))
+
+    with pytest.raises(AttributeError, match="super"):
+        NoInit()
+    with pytest.raises(TypeError):
+        m.register_buffer("b", np.ones(2))
+    with pytest.raises(TypeError):
+        m.register_parameter("p", tl.ones(2))
+
+
+def test_train_eval_recurse():
+    m = nn.Sequential(nn.Linear(2, 2), nn.Sequential(nn.Dropout(0.5), nn.BatchNorm1d(2)))
+    assert all(x.training for x in m.modules())
+    assert m.eval() is m
+    assert not any(x.training for x in m.modules())
+    m.train()
+    assert all(x.training for x in m.modules())
+    m[1].eval()
+    assert m.training and not m[1][0].training and not m[1][1].training
+
+
+def test_zero_grad(device):
+    m = Block(device)
+    out = m(tl.randn(5, 3, device=device)).sum()
+    out.backward()
+    assert all(p.grad is not None for p in m.parameters())
+    m.zero_grad()
+    assert all(p.grad is None for p in m.parameters())
+
+
+def test_to_moves_parameters_and_buffers(device):
+    m = Block("cpu")
+    x = np.random.default_rng(0).standard_normal((5, 3)).astype(np.float32)
+    expected = m(tl.Tensor(x)).numpy()
+    old = list(m.parameters())
+    m.fc.weight.requires_grad_(False)  # frozen state must survive the move
+    assert m.to(device) is m
+    assert all(t.device == device for t in list(m.parameters()) + list(m.buffers()))
+    if device != "cpu":
+        assert all(p is not q for p, q in zip(m.parameters(), old))
+    assert not m.fc.weight.requires_grad and m.fc.bias.requires_grad
+    assert isinstance(m.fc.weight, nn.Parameter)
+    np.testing.assert_allclose(m(tl.Tensor(x, device=device)).numpy(), expected, rtol=1e-6)
+    with pytest.raises(ValueError):
+        m.to("tpu")
+
+
+def test_astype_keeps_int_buffers():
+    m = Block().double()
+    assert all(p.dtype == np.float64 for p in m.parameters())
+    assert m.count.dtype == np.int64
+    assert m.float().fc.weight.dtype == np.float32
+
+
+def test_repr_is_readable():
+    m = nn.Sequential(nn.Linear(4, 3), nn.Sequential(nn.ReLU(), nn.Dropout(0.25)))
+    text = repr(m)
+    assert text.splitlines()[0] == "Sequential("
+    assert "(0): Linear(in_features=4, out_features=3, bias=True)" in text
+    assert "    (1): Dropout(p=0.25)" in text
+    assert repr(nn.LeakyReLU(0.1)) == "LeakyReLU(negative_slope=0.1)"
+    assert repr(nn.Parameter(tl.zeros(1))).startswith("Parameter(")
+
+
+def test_sequential_flatten_identity(device):
+    a, b = nn.Flatten(), nn.Linear(6, 2, device=device)
+    seq = nn.Sequential(nn.Identity(), a, b)
+    assert len(seq) == 3 and seq[1] is a and list(seq)[2] is b
+    assert isinstance(seq[1:], nn.Sequential) and seq[1:][0] is a
+    x = tl.randn(4, 2, 3, device=device)
+    out = seq(x)
+    assert out.shape == (4, 2)
+    ref = x.numpy().reshape(4, 6) @ b.weight.numpy().T + b.bias.numpy()
+    np.testing.assert_allclose(out.numpy(), ref, rtol=1e-5, atol=1e-6)
+    assert nn.Identity()(x) is x
+    assert nn.Flatten(0)(x).shape == (24,)
+    with pytest.raises(TypeError):
+        nn.Sequential(lambda t: t)
+
+
+def test_functional_call_swaps_and_restores():
+    m = nn.Linear(2, 1)
+    w = tl.Tensor([[2.0, 3.0]])
+    out = nn.functional_call(m, {"weight": w, "bias": tl.Tensor([1.0])}, tl.Tensor([[1.0, 1.0]]))
+    assert out.item() == 6.0
+    assert isinstance(m.weight, nn.Parameter) and m.weight is not w
+    with pytest.raises(ValueError, match="nope"):
+        nn.functional_call(m, {"nope": w}, tl.ones(1, 2))
+
+
+def test_deepcopy_gives_independent_model():
+    m = Block()
+    c = copy.deepcopy(m)
+    c.fc.weight.data[...] = 0
+    assert np.abs(m.fc.weight.numpy()).sum() > 0
+    assert [n for n, _ in c.named_parameters()] == [n for n, _ in m.named_parameters()]
+
+
+# ---------------------------------------------------------------- state dicts
+def _values(m):
+    return {k: v.numpy().copy() for k, v in m.state_dict().items()}
+
+
+def _model(seed, device="cpu"):
+    tl.manual_seed(seed)
+    return nn.Sequential(nn.Linear(3, 4, device=device), nn.BatchNorm1d(4, device=device), nn.PReLU(4, device=device),
+                         nn.Linear(4, 2, device=device))
+
+
+def test_state_dict_round_trip(device):
+    src, dst = _model(0, device), _model(1, device)
+    src(tl.randn(6, 3, device=device))  # move the running statistics away from their init
+    x = tl.randn(5, 3, device=device)
+    src.eval(), dst.eval()
+    assert not np.allclose(src(x).numpy(), dst(x).numpy())
+    params = list(dst.parameters())
+    assert dst.load_state_dict(src.state_dict()) == ([], [])
+    assert all(p is q for p, q in zip(params, dst.parameters()))  # optimizers stay valid
+    np.testing.assert_array_equal(src(x).numpy(), dst(x).numpy())
+    for k, v in _values(src).items():
+        np.testing.assert_array_equal(_values(dst)[k], v)
+
+
+def test_state_dict_is_a_snapshot():
+    m = _model(0)
+    state = m.state_dict()
+    before = state["0.weight"].numpy().copy()
+    m[0].weight.data[...] += 1.0  # an optimizer step updates p.data in place
+    np.testing.assert_array_equal(state["0.weight"].numpy(), before)
+    assert not state["0.weight"].requires_grad
+    # and the loaded model does not alias the given arrays either
+    arrays = {k: v.numpy() for k, v in state.items()}
+    m.load_state_dict(arrays)
+    arrays["0.weight"][...] = 7.0
+    np.testing.assert_array_equal(m[0].weight.numpy(), before)
+
+
+def _broken(state, kind):
+    state = dict(state)
+    if kind == "missing":
+        del state["1.running_var"]
+    elif kind == "unexpected":
+        state["3.extra"] = np.zeros(2, np.float32)
+    elif kind == "shape":
+        state["3.weight"] = np.zeros((3, 4), np.float32)
+    elif kind == "dtype":
+        state["1.running_mean"] = np.zeros(4, np.float64)
+    return state
+
+
+@pytest.mark.parametrize("kind, error, key", [
+    ("missing", ValueError, "1.running_var"), ("unexpected", ValueError, "3.extra"),
+    ("shape", ValueError, "3.weight"), ("dtype", TypeError, "1.running_mean")])
+def test_failed_strict_load_changes_nothing(kind, error, key):
+    src, dst = _model(0), _model(1)
+    before = _values(dst)
+    # the failing entry comes last in iteration order for "shape": earlier ones must not be written
+    with pytest.raises(error, match=key.replace(".", r"\.")):
+        dst.load_state_dict(_broken(src.state_dict(), kind))
+    for k, v in _values(dst).items():
+        np.testing.assert_array_equal(v, before[k])
+
+
+def test_non_strict_load_reports_and_loads_the_rest():
+    src, dst = _model(0), _model(1)
+    result = dst.load_state_dict(_broken(src.state_dict(), "missing") | {"extra": np.ones(1)}, strict=False)
+    assert result.missing_keys == ["1.running_var"] and result.unexpected_keys == ["extra"]
+    np.testing.assert_array_equal(dst[0].weight.numpy(), src[0].weight.numpy())
+    np.testing.assert_array_equal(dst[1].running_var.numpy(), np.ones(4, np.float32))
+    with pytest.raises(ValueError, match="3.weight"):
+        dst.load_state_dict(_broken(src.state_dict(), "shape"), strict=False)
