@@ -1,16 +1,27 @@
 """tinygrad_lite: a small reverse-mode autodiff Tensor on NumPy (CPU) or CuPy (GPU)."""
 from .autograd import Function, is_grad_enabled, no_grad
 from .backend import get_default_device, is_available, manual_seed, set_default_device
-from .factory import (arange, eye, full, full_like, ones, ones_like, rand, rand_like, randn,
-                      randn_like, zeros, zeros_like)
+from .factory import (
+    arange,
+    eye,
+    full,
+    full_like,
+    ones,
+    ones_like,
+    rand,
+    rand_like,
+    randn,
+    randn_like,
+    zeros,
+    zeros_like,
+)
 from .gradcheck import GradcheckError, gradcheck
 from .tensor import Tensor, concatenate, maximum, minimum, stack, where
 
 __version__ = "0.1.0"
 __all__ = [
-    "Tensor", "Function", "no_grad", "is_grad_enabled", "gradcheck", "GradcheckError",
-    "manual_seed", "set_default_device", "get_default_device", "is_available",
-    "zeros", "ones", "full", "arange", "eye", "rand", "randn",
-    "zeros_like", "ones_like", "full_like", "rand_like", "randn_like",
-    "where", "maximum", "minimum", "concatenate", "stack",
+    "Function", "GradcheckError", "Tensor", "arange", "concatenate", "eye", "full", "full_like",
+    "get_default_device", "gradcheck", "is_available", "is_grad_enabled", "manual_seed", "maximum",
+    "minimum", "no_grad", "ones", "ones_like", "rand", "rand_like", "randn", "randn_like",
+    "set_default_device", "stack", "where", "zeros", "zeros_like",
 ]

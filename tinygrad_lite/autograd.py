@@ -80,8 +80,16 @@ def sum_to(grad, shape):
     return out.reshape(shape)
 
 
+_FREED_MESSAGE = (
+    "backward through a graph that was already freed: pass retain_graph=True "
+    "to the first backward() to run backward twice through the same graph"
+)
+
+
 def _topological_order(root):
-    """Nodes that need a gradient, root first, each after every node that uses it."""
+    """Nodes that need a gradient, root first, each after every node that uses it.
+
+    Raises before any gradient is touched if part of the graph was freed."""
     order, seen, stack = [], set(), [(root, False)]
     while stack:
         node, expanded = stack.pop()
@@ -93,7 +101,9 @@ def _topological_order(root):
         seen.add(id(node))
         stack.append((node, True))
         ctx = node._ctx
-        if ctx is not None and ctx is not _FREED:
+        if ctx is _FREED:
+            raise RuntimeError(_FREED_MESSAGE)
+        if ctx is not None:
             stack.extend((p, False) for p in ctx.parents if p.requires_grad and id(p) not in seen)
     order.reverse()
     return order
@@ -109,11 +119,6 @@ def backward(root, grad, retain_graph=False):
             if g is not None:
                 node._accumulate_grad(g)
             continue
-        if ctx is _FREED:
-            raise RuntimeError(
-                "backward through a graph that was already freed: pass retain_graph=True "
-                "to the first backward() to run backward twice through the same graph"
-            )
         if not retain_graph:
             node._ctx = _FREED
         if g is None:
@@ -126,6 +131,7 @@ def backward(root, grad, retain_graph=False):
                 continue
             if gx.shape != p.data.shape:
                 gx = sum_to(gx, p.data.shape)
+                assert gx.shape == p.data.shape, f"{type(ctx).__name__}: gradient of shape {gx.shape}"
             if gx.dtype != p.data.dtype:
                 gx = gx.astype(p.data.dtype)
             key = id(p)

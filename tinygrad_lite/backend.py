@@ -49,18 +49,36 @@ def _host(a):
     return a.view(np.ndarray) if isinstance(a, StrictArray) else a
 
 
+_nested = False  # inside a NumPy function called on StrictArrays
+
+
 class StrictArray(np.ndarray):
-    """A NumPy array that refuses plain NumPy arrays in its operations, as CuPy does."""
+    """A NumPy array that refuses plain NumPy arrays in its operations, as CuPy does.
+
+    Only the caller's arguments are checked: NumPy's own implementations (e.g.
+    ``zeros_like`` copying from a host scalar array) may mix freely, as CuPy's do.
+    """
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        _refuse_host(ufunc.__name__, inputs + tuple(kwargs.get("out", ())))
+        if not _nested:
+            _refuse_host(ufunc.__name__, inputs + tuple(kwargs.get("out", ())))
         if "out" in kwargs:
             kwargs["out"] = tuple(_host(o) for o in kwargs["out"])
         return _strict(getattr(ufunc, method)(*(_host(i) for i in inputs), **kwargs))
 
+    def __getitem__(self, index):  # an integer index gives a 0-d device array, as on CuPy
+        return _strict(super().__getitem__(index))
+
     def __array_function__(self, func, types, args, kwargs):
+        global _nested
+        if _nested:
+            return super().__array_function__(func, types, args, kwargs)
         _refuse_host(func.__name__, tuple(args) + tuple(kwargs.values()))
-        return _strict(super().__array_function__(func, types, args, kwargs))
+        _nested = True
+        try:
+            return _strict(super().__array_function__(func, types, args, kwargs))
+        finally:
+            _nested = False
 
 
 class _StrictNamespace:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .autograd import no_grad
 from .tensor import Tensor
 
 
@@ -22,8 +23,9 @@ def gradcheck(fn, *inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
     Returns True, or raises GradcheckError naming the input, the element and the
     largest error.
     """
+    # fresh C-contiguous float64 copies: perturbing them through a flat view must reach fn
     xs = [
-        Tensor(t.data, dtype=np.float64, requires_grad=True)
+        Tensor(t.data.astype(np.float64, order="C"), requires_grad=True)
         if isinstance(t, Tensor) and t.requires_grad else t
         for t in inputs
     ]
@@ -33,6 +35,7 @@ def gradcheck(fn, *inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
     rng = np.random.default_rng(seed)
     v = Tensor(rng.standard_normal(out.shape), dtype=out.dtype, device=out.device)
 
+    @no_grad()
     def loss():
         return float((fn(*xs) * v).sum().item())
 
@@ -63,4 +66,4 @@ def gradcheck(fn, *inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
     return True
 
 
-__all__ = ["gradcheck", "GradcheckError"]
+__all__ = ["GradcheckError", "gradcheck"]

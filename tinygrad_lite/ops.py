@@ -179,10 +179,13 @@ class Clip(Function):
 
 # ---------------------------------------------------------------- activations
 class Sigmoid(Function):
-    """1 / (1 + e^-x), computed as (1 + tanh(x/2)) / 2: never overflows."""
+    """1 / (1 + e^-x), computed from e = e^-|x| <= 1 as 1 / (1 + e) for x >= 0 and
+    e / (1 + e) for x < 0: never overflows and keeps full relative precision for x << 0."""
 
     def forward(self, x):
-        self.out = 0.5 * (1 + xp_of(x).tanh(0.5 * x))
+        xp = xp_of(x)
+        e = xp.exp(-abs(x))
+        self.out = xp.where(x >= 0, 1, e) / (1 + e)
         return self.out
 
     def backward(self, grad):
@@ -210,7 +213,7 @@ class Arctan(Function):
 class ReLU(Function):
     def forward(self, x):
         self.mask = x > 0
-        return x * self.mask
+        return xp_of(x).maximum(x, 0)  # not x * mask: -inf * 0 would give nan
 
     def backward(self, grad):
         return grad * self.mask
@@ -345,13 +348,14 @@ class Matmul(Function):
     added axis removed from the result; batch axes broadcast."""
 
     def forward(self, x, y):
-        self.x2 = x.reshape(1, -1) if x.ndim == 1 else x
-        self.y2 = y.reshape(-1, 1) if y.ndim == 1 else y
+        self.x_vec, self.y_vec = x.ndim == 1, y.ndim == 1
+        self.x2 = x.reshape(1, -1) if self.x_vec else x
+        self.y2 = y.reshape(-1, 1) if self.y_vec else y
         out = self.x2 @ self.y2
         self.shape2 = out.shape
-        if x.ndim == 1:
+        if self.x_vec:
             out = out[..., 0, :]
-        if y.ndim == 1:
+        if self.y_vec:
             out = out[..., 0]
         return out
 
@@ -360,8 +364,8 @@ class Matmul(Function):
         gx = gy = None
         if self.needs_input_grad[0]:
             gx = grad @ self.y2.swapaxes(-1, -2)
-            gx = gx[..., 0, :] if self.x2 is not self.parents[0].data else gx
+            gx = gx[..., 0, :] if self.x_vec else gx
         if self.needs_input_grad[1]:
             gy = self.x2.swapaxes(-1, -2) @ grad
-            gy = gy[..., 0] if self.y2 is not self.parents[1].data else gy
+            gy = gy[..., 0] if self.y_vec else gy
         return gx, gy  # the engine sums broadcast batch axes away

@@ -23,10 +23,12 @@ def _axes(axis, ndim):
     axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
     out = []
     for a in axes:
-        if not -ndim <= a < max(ndim, 1):
+        if not -ndim <= a < ndim:
             raise ValueError(f"axis {a} is out of range for a tensor of {ndim} dimensions")
-        out.append(int(a) % max(ndim, 1))
-    return tuple(sorted(set(out)))
+        out.append(int(a) % ndim)
+    if len(set(out)) != len(out):
+        raise ValueError(f"axis {axis} repeats an axis")
+    return tuple(sorted(out))
 
 
 class Tensor:
@@ -36,18 +38,18 @@ class Tensor:
     Python scalar or (nested) list, a NumPy or CuPy array, or a Tensor. Python
     floats become float32 (the default float dtype), ints int64, bools bool;
     arrays keep their dtype unless ``dtype`` is given. ``device`` is "cpu",
-    "cuda" or "strict"; by default the array's own device, else the default
-    device (``set_default_device``).
+    "cuda" or "strict"; by default a device array's own device, and for host
+    data (Python values, NumPy arrays) the default device (``set_default_device``).
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "device", "_ctx", "__weakref__")
+    __slots__ = ("__weakref__", "_ctx", "data", "device", "grad", "requires_grad")
     __array_priority__ = 1000  # make ndarray (op) Tensor defer to Tensor's reflected operator
 
     def __init__(self, data, requires_grad=False, dtype=None, device=None):
         if isinstance(data, Tensor):
             data = data.data
         src = backend.device_of(data)
-        device = device or src or backend.get_default_device()
+        device = device or (src if src not in (None, "cpu") else backend.get_default_device())
         if dtype is None and src is None:
             probe = np.asarray(data)
             dtype = backend.DEFAULT_FLOAT if probe.dtype.kind == "f" else probe.dtype
@@ -84,6 +86,11 @@ class Tensor:
         if self.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
         return self.shape[0]
+
+    def __iter__(self):  # without it, iterating a 0-d tensor would silently give nothing
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self.shape[0]))
 
     def __bool__(self):
         if self.size != 1:
@@ -136,7 +143,7 @@ class Tensor:
                 )
             grad = xp_of(self.data).ones(self.shape, dtype=self.dtype)
         else:
-            grad = grad.data if isinstance(grad, Tensor) else backend.to_device(grad, self.device)
+            grad = backend.to_device(grad.data if isinstance(grad, Tensor) else grad, self.device)
             if grad.shape != self.shape:
                 raise ValueError(f"backward(): grad of shape {grad.shape} for output of shape {self.shape}")
             grad = grad.astype(self.dtype, copy=False)
@@ -213,8 +220,14 @@ class Tensor:
     def clip(self, lo=None, hi=None): return F.Clip.apply(self, lo=lo, hi=hi)
 
     def astype(self, dtype):
-        """A differentiable cast (gradients are cast back to this tensor's dtype)."""
-        return self if np.dtype(dtype) == self.dtype else F.Cast.apply(self, dtype=np.dtype(dtype))
+        """A cast; between float dtypes it is differentiable (gradients are cast back to
+        this tensor's dtype), to int or bool it is cut from the graph."""
+        dtype = np.dtype(dtype)
+        if dtype == self.dtype:
+            return self
+        if not _is_float(dtype):
+            return Tensor._wrap(self.data.astype(dtype), self.device)
+        return F.Cast.apply(self, dtype=dtype)
 
     def float(self): return self.astype(np.float32)
     def double(self): return self.astype(np.float64)
@@ -224,8 +237,9 @@ class Tensor:
     def tanh(self): return F.Tanh.apply(self)
     def arctan(self): return F.Arctan.apply(self)
     def relu(self): return F.ReLU.apply(self)
-    def leaky_relu(self, negative_slope=0.01): return F.LeakyReLU.apply(self, slope=negative_slope)
-    def elu(self, alpha=1.0): return F.ELU.apply(self, alpha=alpha)
+    # float(): a NumPy float64 slope would otherwise promote a float32 tensor
+    def leaky_relu(self, negative_slope=0.01): return F.LeakyReLU.apply(self, slope=float(negative_slope))
+    def elu(self, alpha=1.0): return F.ELU.apply(self, alpha=float(alpha))
     def binary_step(self): return F.BinaryStep.apply(self)
 
     # ------------------------------------------------------------ reductions
@@ -280,8 +294,10 @@ class Tensor:
 
     def permute(self, *axes):
         axes = axes[0] if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes
-        if sorted(a % max(self.ndim, 1) for a in axes) != list(range(self.ndim)):
-            raise ValueError(f"permute: {axes} is not a permutation of {self.ndim} axes")
+        if len(axes) != self.ndim or any(not -self.ndim <= a < self.ndim for a in axes) \
+                or len({a % self.ndim for a in axes}) != self.ndim:
+            raise ValueError(f"permute: {tuple(axes)} is not a permutation of the {self.ndim} axes "
+                             f"of a tensor of shape {self.shape}")
         return F.Permute.apply(self, axes=tuple(a % self.ndim for a in axes))
 
     def transpose(self, *axes):
@@ -304,12 +320,16 @@ class Tensor:
         return self.reshape(F._reduced_shape(self.shape, axes))
 
     def unsqueeze(self, axis):
-        axis = axis % (self.ndim + 1)
+        """Insert an axis of size 1 at ``axis`` (-ndim-1 <= axis <= ndim), as ``numpy.expand_dims``."""
+        axis = _axes(axis, self.ndim + 1)[0]
         return self.reshape(self.shape[:axis] + (1,) + self.shape[axis:])
 
     def flatten(self, start_axis=0):
         """Merge the axes from ``start_axis`` on into one (``flatten(1)`` keeps the batch axis)."""
-        return self.reshape(self.shape[:start_axis] + (-1,))
+        if self.ndim == 0:
+            return self.reshape(1)
+        start = _axes(start_axis, self.ndim)[0]
+        return self.reshape(self.shape[:start] + (int(np.prod(self.shape[start:])),))
 
     def __getitem__(self, index):
         """NumPy indexing; integer-array indices may repeat (their gradients accumulate)."""
@@ -328,6 +348,8 @@ class Tensor:
 def where(cond, x, y):
     """Elementwise ``x`` where ``cond`` else ``y`` (broadcast); no gradient flows to ``cond``."""
     ref = x if isinstance(x, Tensor) else y if isinstance(y, Tensor) else Tensor(x)
+    if isinstance(cond, Tensor) and cond.device != ref.device:
+        raise ValueError(f"where: cond is on device {cond.device!r}, values on {ref.device!r}")
     cond = cond.data if isinstance(cond, Tensor) else backend.to_device(cond, ref.device)
     x, y = ref._lift(x), ref._lift(y)
     return F.Where.apply(x, y, cond=cond)
@@ -344,6 +366,7 @@ def minimum(x, y):
 
 
 def concatenate(tensors, axis=0):
+    """Join tensors along an existing ``axis`` (``numpy.concatenate``)."""
     tensors = list(tensors)
     if not tensors:
         raise ValueError("concatenate needs at least one tensor")
@@ -351,6 +374,7 @@ def concatenate(tensors, axis=0):
 
 
 def stack(tensors, axis=0):
+    """Join same-shaped tensors along a new ``axis`` (``numpy.stack``)."""
     tensors = list(tensors)
     if not tensors:
         raise ValueError("stack needs at least one tensor")
