@@ -1,0 +1,220 @@
+"""The fit loop: accuracy, recorded losses, early stopping, NaN handling, Ctrl-C, exact resume,
+checkpoints and the history's JSON round trip. References are plain NumPy transcriptions."""
+import json
+import math
+
+import numpy as np
+import pytest
+
+import nn
+import optim
+import tinygrad_lite as tl
+from tinygrad_lite.data import DataLoader, Standardize, load_digits
+from tinygrad_lite.train import History, NonFiniteLossError, evaluate, fit, load_checkpoint, save_checkpoint
+
+
+@pytest.fixture(scope="module")
+def digits():
+    d = load_digits()
+    prep = Standardize().fit(d.x_train)
+    return {"x": prep.transform(d.x_train), "y": d.y_train, "x_val": prep.transform(d.x_val),
+            "y_val": d.y_val, "x_test": prep.transform(d.x_test), "y_test": d.y_test}
+
+
+def mlp(seed, device="cpu", hidden=64, extra=()):
+    tl.manual_seed(seed)
+    return nn.Sequential(nn.Linear(64, hidden), *extra, nn.ReLU(), nn.Linear(hidden, 10)).to(device)
+
+
+def np_scores(model, x):
+    """float64 forward of Linear -> ReLU -> Linear from the raw parameters."""
+    w1, b1, w2, b2 = (p.numpy().astype(np.float64) for p in model.parameters())
+    return np.maximum(x @ w1.T + b1, 0) @ w2.T + b2
+
+
+def np_cross_entropy(scores, y):
+    s = scores - scores.max(axis=1, keepdims=True)
+    return float(np.mean(np.log(np.exp(s).sum(axis=1)) - s[np.arange(len(y)), y]))
+
+
+def params(model):
+    return [p.numpy().copy() for p in model.parameters()]
+
+
+def test_fit_reaches_95_percent_on_digits(digits, device):
+    model = mlp(0, device)
+    opt = optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    h = fit(model, nn.CrossEntropyLoss(), opt, (digits["x"], digits["y"]), epochs=8, batch_size=64,
+            val=(digits["x_val"], digits["y_val"]), reg=(nn.l2_penalty, 1e-4), seed=0, quiet=True)
+    test_acc = np.mean(np_scores(model, digits["x_test"]).argmax(axis=1) == digits["y_test"])
+    assert test_acc >= 0.95
+    assert h.epochs == 8 and h.iterations == 8 * math.ceil(len(digits["x"]) / 64)
+    assert h.meta["stop_reason"] == "completed" and not h.interrupted
+    # validation numbers are those of the final model, in eval mode
+    val_scores = np_scores(model, digits["x_val"])
+    assert h.val_acc[-1] == pytest.approx(np.mean(val_scores.argmax(1) == digits["y_val"]))
+    assert h.val_loss[-1] == pytest.approx(np_cross_entropy(val_scores, digits["y_val"]), rel=1e-4)
+    assert evaluate(model, nn.CrossEntropyLoss(), (digits["x_val"], digits["y_val"]))[1] == h.val_acc[-1]
+
+
+def test_data_and_regularization_losses_are_recorded_apart(digits):
+    model, lam = mlp(1), 1e-3
+    w1, _, w2, _ = (p.numpy().astype(np.float64) for p in model.parameters())
+    x, y = digits["x"][:200], digits["y"][:200]
+    first = np_cross_entropy(np_scores(model, x[:64]), y[:64])
+    loader = DataLoader(x, y, batch_size=64, shuffle=False)
+    h = fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.01), loader, epochs=3,
+            reg=(nn.l2_penalty, lam), quiet=True)
+    assert h.iter_loss[0] == pytest.approx(first, rel=1e-5)
+    assert h.iter_reg[0] == pytest.approx(lam * ((w1 ** 2).sum() + (w2 ** 2).sum()), rel=1e-5)
+    assert h.iterations == 3 * 4 and h.iter_epoch[3] == 1.0 and h.iter_epoch[-1] == 3.0
+    assert h.iter_epoch[0] == pytest.approx(0.25) and h.lr == [0.01] * 3 and h.val_acc == [None] * 3
+    assert all(b >= a for a, b in zip(h.time, h.time[1:]))
+
+
+def test_history_json_round_trip(tmp_path):
+    h = History(meta={"interrupted": True, "stop_reason": "interrupted"})
+    h.log_iteration(2.3, 0.01, 0.1, 0.5)
+    h.log_iteration(float("nan"), float("inf"), 0.1, 1.0)
+    h.log_epoch(1, (1.5, 0.25), None, 0.1, 0.75)
+    h.log_epoch(2, (-math.inf, 0.5), (0.9, 0.75), 0.05, 1.5)
+    path = h.save(tmp_path / "h.json")
+    text = path.read_text()
+    json.loads(text, parse_constant=lambda c: pytest.fail(f"non-standard JSON constant {c}"))
+    back = History.load(path)
+    assert back.iter_loss[0] == 2.3 and math.isnan(back.iter_loss[1]) and back.iter_reg[1] == math.inf
+    assert back.train_loss == [1.5, -math.inf] and back.val_acc == [None, 0.75]
+    assert back.epoch == [1, 2] and back.lr == [0.1, 0.05] and back.time == [0.75, 1.5]
+    assert back.meta == h.meta and back.interrupted
+    assert back.to_dict() == h.to_dict()
+    with pytest.raises(ValueError, match="unknown fields"):
+        History.from_dict({"bogus": []})
+
+
+@pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning", "ignore:invalid value:RuntimeWarning")
+def test_nan_loss_stops_before_the_update_and_keeps_best_checkpoint(digits, tmp_path):
+    x, y, val = digits["x"], digits["y"], (digits["x_val"], digits["y_val"])
+    one = mlp(2)
+    fit(one, nn.CrossEntropyLoss(), optim.SGD(one.parameters(), lr=0.01), (x, y), epochs=1, seed=3,
+        quiet=True)
+    after_steps = []
+
+    class Recording(optim.SGD):
+        def step(self, closure=None):
+            super().step(closure)
+            after_steps.append(params(model))
+
+    model = mlp(2)
+    opt = Recording(model.parameters(), lr=0.01)
+    explode = optim.lr_scheduler.StepLR(opt, step_size=1, gamma=1e8)  # lr 0.01 -> 1e6 after epoch 1
+    with pytest.raises(NonFiniteLossError) as info:
+        fit(model, nn.CrossEntropyLoss(), opt, (x, y), epochs=5, val=val, scheduler=explode, seed=3,
+            best_path=tmp_path / "best.npz", quiet=True)
+    err = info.value
+    assert isinstance(err, FloatingPointError)
+    assert err.iteration == len(after_steps) + 1 and err.epoch == 2 and err.lr == pytest.approx(1e6)
+    assert f"iteration {err.iteration}" in str(err) and "1e+06" in str(err)
+    assert not math.isfinite(err.loss) and not math.isfinite(err.history.iter_loss[-1])
+    kept = params(model)
+    assert all(np.isfinite(p).all() for p in kept)
+    assert all(np.array_equal(a, b) for a, b in zip(kept, after_steps[-1]))
+    best = load_checkpoint(tmp_path / "best.npz")
+    assert best["epoch"] == 1
+    assert all(np.array_equal(t.numpy(), p) for t, p in zip(best["model"].values(), params(one)))
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_non_finite_gradient_stops_before_the_update(digits):
+    def loss_fn(scores, labels):  # finite value, but d sqrt(u)/du = inf at u = 0
+        return ((scores - scores) * (scores - scores)).sum().sqrt() + 1.0
+
+    model = mlp(7)
+    before = params(model)
+    with pytest.raises(NonFiniteLossError, match="a gradient .* iteration 1 "):
+        fit(model, loss_fn, optim.SGD(model.parameters(), lr=0.01), (digits["x"], digits["y"]),
+            epochs=1, quiet=True)
+    assert all(np.array_equal(a, b) for a, b in zip(before, params(model)))
+
+
+def test_ctrl_c_returns_history_so_far(digits):
+    calls = 0
+
+    def loss_fn(scores, labels):
+        nonlocal calls
+        calls += 1
+        if calls == 25:
+            raise KeyboardInterrupt
+        return nn.functional.cross_entropy(scores, labels)
+
+    model = mlp(4)
+    h = fit(model, loss_fn, optim.SGD(model.parameters(), lr=0.01), (digits["x"], digits["y"]),
+            epochs=5, quiet=True)
+    assert h.interrupted and h.meta["stop_reason"] == "interrupted"
+    assert h.iterations == 24 and h.epochs == 1  # 20 batches per epoch
+
+
+def test_early_stopping_waits_patience_epochs(digits):
+    model = mlp(5)
+    h = fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.0),
+            (digits["x"][:256], digits["y"][:256]), epochs=10, val=(digits["x_val"], digits["y_val"]),
+            patience=2, quiet=True)
+    assert h.epochs == 3 and h.meta["stop_reason"] == "early_stopping"
+    assert h.meta["best_epoch"] == 1 and h.meta["bad_epochs"] == 2
+
+
+def test_fit_rejects_bad_arguments(digits):
+    model = mlp(6)
+    opt = optim.SGD(model.parameters(), lr=0.01)
+    data = (digits["x"][:64], digits["y"][:64])
+    with pytest.raises(ValueError, match="needs validation data"):
+        fit(model, nn.CrossEntropyLoss(), opt, data, patience=2, quiet=True)
+    with pytest.raises(ValueError, match="epochs"):
+        fit(model, nn.CrossEntropyLoss(), opt, data, epochs=0, quiet=True)
+    with pytest.raises(TypeError, match="reg"):
+        fit(model, nn.CrossEntropyLoss(), opt, data, reg=1e-3, quiet=True)
+    plateau = optim.lr_scheduler.ReduceLROnPlateau(opt, mode="min")
+    with pytest.raises(ValueError, match="ReduceLROnPlateau"):
+        fit(model, nn.CrossEntropyLoss(), opt, data, val=data, scheduler=plateau, quiet=True)
+
+
+def _resume_setup(seed, device):
+    model = mlp(seed, device, extra=(nn.BatchNorm1d(64), nn.Dropout(0.2)))
+    opt = optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    return model, opt, optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.7)
+
+
+def test_resume_equals_uninterrupted_run(digits, device, tmp_path):
+    data, val = (digits["x"][:300], digits["y"][:300]), (digits["x_val"], digits["y_val"])
+    kw = {"batch_size": 32, "val": val, "reg": (nn.l2_penalty, 1e-4), "device": device, "seed": 11,
+          "quiet": True}
+    model, opt, sched = _resume_setup(0, device)
+    straight = fit(model, nn.CrossEntropyLoss(), opt, data, epochs=4, scheduler=sched, **kw)
+
+    first, opt1, sched1 = _resume_setup(0, device)
+    ckpt = tmp_path / "ckpt.npz"
+    fit(first, nn.CrossEntropyLoss(), opt1, data, epochs=2, scheduler=sched1, checkpoint_path=ckpt, **kw)
+    again, opt2, sched2 = _resume_setup(99, device)  # other initial weights: all must come from ckpt
+    resumed = fit(again, nn.CrossEntropyLoss(), opt2, data, epochs=4, scheduler=sched2, resume_from=ckpt, **kw)
+
+    for a, b in zip(model.state_dict().values(), again.state_dict().values()):
+        assert np.array_equal(a.numpy(), b.numpy())
+    assert resumed.iter_loss == straight.iter_loss and resumed.val_acc == straight.val_acc
+    assert resumed.lr == straight.lr and resumed.epoch == [1, 2, 3, 4]
+
+
+def test_checkpoint_round_trip_keeps_types_and_devices(tmp_path, device):
+    xp = tl.backend.get_xp(device)
+    state = {"t": tl.Tensor([1.5, 2.5], device=device), "a": xp.arange(3), "n": np.float32(0.5),
+             "ints": {0: {"buf": np.ones(2)}, 7: None}, "tup": (0.9, 0.999), "nan": math.nan,
+             "nested": [{"s": "x", "b": True}]}
+    back = load_checkpoint(save_checkpoint(tmp_path / "c.npz", state))
+    assert isinstance(back["t"], tl.Tensor) and back["t"].device == device
+    assert back["t"].tolist() == [1.5, 2.5]
+    assert tl.backend.device_of(back["a"]) == device and tl.backend.to_numpy(back["a"]).tolist() == [0, 1, 2]
+    assert back["n"] == np.float32(0.5) and back["n"].dtype == np.float32
+    assert set(back["ints"]) == {0, 7} and back["ints"][0]["buf"].tolist() == [1.0, 1.0]
+    assert back["tup"] == (0.9, 0.999) and math.isnan(back["nan"])
+    assert back["nested"] == [{"s": "x", "b": True}]
+    (tmp_path / "plain.npz").write_bytes(b"not a zip file")
+    with pytest.raises(ValueError):
+        load_checkpoint(tmp_path / "plain.npz")

@@ -1,0 +1,313 @@
+"""The training loop: epochs of mini-batch updates, evaluation, checkpoints, early stopping.
+
+Each iteration is the lecture's loop: sample a batch, forward it, compute the loss
+``L = L_data + lambda * R(W)``, backpropagate, update. The data loss and the
+regularization loss are recorded apart (the data loss alone is what ``ln C`` predicts).
+"""
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Callable
+
+from tqdm.auto import tqdm
+
+from .. import backend
+from ..autograd import no_grad
+from ..data.loader import DataLoader
+from ..tensor import Tensor
+from .checkpoint import load_checkpoint, save_checkpoint
+from .history import History
+
+EVAL_BATCH_SIZE = 1024  # evaluation holds no graph, so bigger batches only save Python overhead
+MONITORS = ("val_acc", "val_loss", "train_acc", "train_loss")
+
+
+class NonFiniteLossError(FloatingPointError):
+    """The loss (or a gradient) became NaN or infinite; training stopped before the update.
+
+    ``iteration`` (1-based, counted over the whole run), ``epoch``, ``lr``, ``loss`` and the
+    ``history`` so far are attributes. The model holds the weights of the last good step.
+    """
+
+    def __init__(self, what: str, value: float, iteration: int, epoch: int, lr: float,
+                 history: History):
+        self.loss, self.iteration, self.epoch, self.lr, self.history = value, iteration, epoch, lr, history
+        super().__init__(
+            f"{what} is {value} at iteration {iteration} (epoch {epoch}) with learning rate {lr:.3g}; "
+            "training stopped before the update, the model keeps the last good weights. "
+            "An exploding or NaN loss usually means the learning rate is too high.")
+
+
+def current_lr(optimizer) -> float:
+    """The learning rate of the optimizer's first parameter group."""
+    return float(optimizer.param_groups[0]["lr"])
+
+
+def model_device(model) -> str:
+    """The device of the model's first parameter."""
+    for p in model.parameters():
+        return p.device
+    raise ValueError(f"{type(model).__name__} has no parameters: nothing to train")
+
+
+def as_loader(data, batch_size: int, shuffle: bool, seed: int | None, device: str):
+    """``data`` as an iterable of (x, y) tensor batches: an (x, y) pair of arrays becomes a
+    ``DataLoader``; anything else iterable with a length is used as it is."""
+    if isinstance(data, (tuple, list)):
+        if len(data) != 2:
+            raise ValueError(f"expected data as an (x, y) pair, got a sequence of {len(data)} items")
+        return DataLoader(data[0], data[1], batch_size, shuffle=shuffle, seed=seed, device=device)
+    if not hasattr(data, "__iter__") or not hasattr(data, "__len__"):
+        raise TypeError(f"expected an (x, y) pair or a loader, got {type(data).__name__}")
+    return data
+
+
+def count_correct(scores: Tensor, y: Tensor) -> int:
+    """Examples whose highest score is their label: sum_i [argmax_j s_ij == y_i]."""
+    return int((scores.data.argmax(axis=1) == y.data).sum())
+
+
+def evaluate(model, loss_fn: Callable, data, batch_size: int = EVAL_BATCH_SIZE,
+             device: str | None = None) -> tuple[float, float]:
+    """Mean loss and accuracy of ``model`` on ``data`` ((x, y) or a loader).
+
+    Runs in eval mode (dropout off, batch norm on running statistics) under ``no_grad``
+    and restores the previous mode. The loss is averaged over examples, assuming
+    ``loss_fn`` returns the batch mean: ``L = sum_b n_b L_b / sum_b n_b``.
+    """
+    loader = as_loader(data, batch_size, False, None, device or model_device(model))
+    was_training = model.training
+    model.eval()
+    total = correct = seen = 0.0
+    try:
+        with no_grad():
+            for xb, yb in loader:
+                scores = model(xb)
+                n = len(yb)
+                total += float(loss_fn(scores, yb).item()) * n
+                correct += count_correct(scores, yb)
+                seen += n
+    finally:
+        model.train(was_training)
+    if not seen:
+        raise ValueError("evaluate: the data holds no examples")
+    return total / seen, correct / seen
+
+
+def _check_fit_args(epochs, reg, patience, monitor, scheduler, needs_monitor, has_val) -> None:
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+        raise ValueError(f"fit: epochs must be a positive int, got {epochs!r}")
+    if reg is not None:
+        if not (isinstance(reg, tuple) and len(reg) == 2 and callable(reg[0])):
+            raise TypeError(f"fit: reg must be a (penalty_fn, lambda) pair, got {reg!r}")
+        if not (isinstance(reg[1], (int, float)) and reg[1] >= 0):
+            raise ValueError(f"fit: the regularization strength must be a number >= 0, got {reg[1]!r}")
+    if patience is not None and (isinstance(patience, bool) or not isinstance(patience, int)
+                                 or patience < 1):
+        raise ValueError(f"fit: patience must be a positive int or None, got {patience!r}")
+    if monitor not in MONITORS:
+        raise ValueError(f"fit: monitor must be one of {MONITORS}, got {monitor!r}")
+    if needs_monitor and monitor.startswith("val") and not has_val:
+        raise ValueError(f"fit: monitor {monitor!r} (for early stopping, the best checkpoint or "
+                         "ReduceLROnPlateau) needs validation data: pass val=(x, y)")
+    goal = "max" if monitor.endswith("acc") else "min"
+    if _is_plateau(scheduler) and scheduler.mode != goal:
+        raise ValueError(f"fit: ReduceLROnPlateau(mode={scheduler.mode!r}) is stepped with {monitor!r}, "
+                         f"which is to be {goal}imised; set its mode or fit's monitor to match")
+
+
+def fit(model, loss_fn: Callable, optimizer, train, epochs: int = 10, batch_size: int = 64, *,
+        val=None, scheduler=None, reg: tuple | None = None, device: str | None = None,
+        patience: int | None = None, monitor: str = "val_acc", best_path: str | os.PathLike | None = None,
+        checkpoint_path: str | os.PathLike | None = None, resume_from: str | os.PathLike | None = None,
+        restore_best: bool = False, quiet: bool = False, seed: int | None = None) -> History:
+    """Train ``model`` for ``epochs`` epochs (in all, counting resumed ones); returns the History.
+
+    - ``train``/``val``: (x, y) arrays (batched by a shuffling ``DataLoader`` with ``seed``;
+      validation unshuffled) or any loader of (x, y) tensor batches.
+    - ``reg=(penalty_fn, lam)``: adds ``lam * penalty_fn(model)`` to the loss; recorded
+      apart from the data loss.
+    - ``scheduler``: stepped once per epoch; ``ReduceLROnPlateau`` gets the ``monitor`` value.
+    - ``patience``: stop when ``monitor`` has not improved for that many epochs (accuracies
+      are maximised, losses minimised). ``best_path``: checkpoint written at each new best;
+      ``restore_best``: load the best weights back at the end.
+    - ``checkpoint_path``: full checkpoint (model, optimizer, scheduler, RNG, loader, epoch,
+      history) after every epoch; ``resume_from`` continues one exactly.
+    - A NaN/inf loss or gradient raises ``NonFiniteLossError`` before the update. Ctrl-C
+      (KeyboardInterrupt) stops and returns the history so far with ``meta["interrupted"]``.
+    """
+    uses_monitor = bool(patience or best_path or restore_best or _is_plateau(scheduler))
+    _check_fit_args(epochs, reg, patience, monitor, scheduler, uses_monitor, val is not None)
+    device = device or model_device(model)
+    if seed is not None:
+        backend.manual_seed(seed)
+    loaders = (as_loader(train, batch_size, True, seed, device),
+               None if val is None else as_loader(val, EVAL_BATCH_SIZE, False, None, device))
+    run = _Run(model, loss_fn, optimizer, scheduler, reg, loaders, quiet=quiet, monitor=monitor,
+               patience=patience, best_path=best_path, checkpoint_path=checkpoint_path)
+    if resume_from is not None:
+        run.resume(resume_from)
+    try:
+        run.loop(epochs)
+    except KeyboardInterrupt:
+        run.history.meta.update(interrupted=True, stop_reason="interrupted")
+        run.say(f"interrupted after {run.history.iterations} iterations; returning the history so far")
+    if restore_best and run.best_state is not None:
+        model.load_state_dict(run.best_state)
+    return run.history
+
+
+def _is_plateau(scheduler) -> bool:
+    if scheduler is None:
+        return False
+    from optim.lr_scheduler import ReduceLROnPlateau  # optim sits above the core: import on use
+    return isinstance(scheduler, ReduceLROnPlateau)
+
+
+class _Run:
+    """The state of one call to ``fit`` (split in methods to keep each step readable)."""
+
+    def __init__(self, model, loss_fn, optimizer, scheduler, reg, loaders, *, quiet, monitor, patience,
+                 best_path, checkpoint_path):
+        self.model, self.loss_fn, self.optimizer, self.scheduler = model, loss_fn, optimizer, scheduler
+        self.reg, (self.loader, self.val_loader) = reg, loaders
+        self.quiet, self.monitor, self.patience = quiet, monitor, patience
+        self.best_path, self.checkpoint_path = best_path, checkpoint_path
+        self.history = History(meta={"interrupted": False, "stop_reason": None, "best_value": None,
+                                     "best_epoch": None, "bad_epochs": 0})
+        self.start_epoch, self.elapsed0, self.best_state = 0, 0.0, None
+
+    def say(self, text: str) -> None:
+        if not self.quiet:
+            tqdm.write(text)
+
+    # ------------------------------------------------------------ epochs
+    def loop(self, epochs: int) -> None:
+        t0 = time.perf_counter() - self.elapsed0
+        meta = self.history.meta
+        for epoch in range(self.start_epoch + 1, epochs + 1):
+            self.model.train()
+            train_metrics = self.train_epoch(epoch, epochs)
+            val_metrics = None if self.val_loader is None else evaluate(
+                self.model, self.loss_fn, self.val_loader)
+            self.history.log_epoch(epoch, train_metrics, val_metrics, current_lr(self.optimizer),
+                                   time.perf_counter() - t0)
+            self.step_scheduler()
+            self.track_best(epoch)
+            if self.checkpoint_path is not None:
+                save_checkpoint(self.checkpoint_path, self.state(epoch))
+            self.say(_epoch_line(self.history))
+            if self.patience is not None and meta["bad_epochs"] >= self.patience:
+                meta["stop_reason"] = "early_stopping"
+                self.say(f"early stopping: {self.monitor} has not improved for {self.patience} epochs "
+                         f"(best {meta['best_value']:.4f} at epoch {meta['best_epoch']})")
+                return
+        meta["stop_reason"] = "completed"
+
+    def train_epoch(self, epoch: int, epochs: int) -> tuple[float, float]:
+        n = len(self.loader)
+        bar = tqdm(total=n, desc=f"epoch {epoch}/{epochs}", unit="batch", disable=self.quiet, leave=False)
+        total = correct = seen = 0.0
+        try:
+            for i, (xb, yb) in enumerate(self.loader):
+                data_loss, scores = self.step(xb, yb, epoch, epoch - 1 + (i + 1) / n)
+                total += data_loss * len(yb)
+                correct += count_correct(scores, yb)
+                seen += len(yb)
+                bar.update(1)
+                bar.set_postfix(loss=f"{total / seen:.4f}", acc=f"{correct / seen:.3f}", refresh=False)
+        finally:
+            bar.close()
+        return total / seen, correct / seen
+
+    def step(self, xb: Tensor, yb: Tensor, epoch: int, position: float) -> tuple[float, Tensor]:
+        """One update; returns the data loss and the scores. Nothing is updated when the loss
+        or a gradient is not finite."""
+        self.optimizer.zero_grad()
+        scores = self.model(xb)
+        data_loss = self.loss_fn(scores, yb)
+        loss, reg_value = data_loss, 0.0
+        if self.reg is not None:
+            reg_loss = self.reg[0](self.model) * self.reg[1]
+            loss, reg_value = data_loss + reg_loss, float(reg_loss.item())
+        data_value, lr = float(data_loss.item()), current_lr(self.optimizer)
+        self.history.log_iteration(data_value, reg_value, lr, position)
+        if not math.isfinite(data_value + reg_value):
+            self.fail("the loss", data_value + reg_value, epoch)
+        loss.backward()
+        for p in self.model.parameters():
+            if p.grad is not None and not bool(backend.get_xp(p.device).isfinite(p.grad.data).all()):
+                self.fail("a gradient", math.nan, epoch)
+        self.optimizer.step()
+        return data_value, scores
+
+    def fail(self, what: str, value: float, epoch: int) -> None:
+        self.optimizer.zero_grad()
+        self.history.meta["stop_reason"] = "non_finite"
+        raise NonFiniteLossError(what, value, self.history.iterations, epoch,
+                                 current_lr(self.optimizer), self.history)
+
+    # ------------------------------------------------------------ bookkeeping
+    def step_scheduler(self) -> None:
+        if self.scheduler is None:
+            return
+        if _is_plateau(self.scheduler):
+            self.scheduler.step(getattr(self.history, self.monitor)[-1])
+        else:
+            self.scheduler.step()
+
+    def track_best(self, epoch: int) -> None:
+        meta = self.history.meta
+        value = getattr(self.history, self.monitor)[-1]
+        if value is None:
+            return
+        best = meta["best_value"]
+        if best is None or (value > best if self.monitor.endswith("acc") else value < best):
+            meta.update(best_value=value, best_epoch=epoch, bad_epochs=0)
+            self.best_state = self.model.state_dict()
+            if self.best_path is not None:
+                save_checkpoint(self.best_path, self.state(epoch))
+        else:
+            meta["bad_epochs"] += 1
+
+    def state(self, epoch: int) -> dict:
+        """Everything needed to continue exactly: weights, optimizer, schedule, RNG, data order."""
+        return {
+            "epoch": epoch,
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": None if self.scheduler is None else self.scheduler.state_dict(),
+            "rng": backend.get_rng_state(),
+            "loader": self.loader.state_dict() if hasattr(self.loader, "state_dict") else None,
+            "history": self.history.to_dict(),
+            "elapsed": self.history.time[-1] if self.history.time else 0.0,
+        }
+
+    def resume(self, path: str | os.PathLike) -> None:
+        state = load_checkpoint(path)
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        if (state["scheduler"] is None) != (self.scheduler is None):
+            raise ValueError(f"fit: the checkpoint {os.fspath(path)!r} was saved "
+                             f"{'without' if state['scheduler'] is None else 'with'} a scheduler; pass "
+                             "the same kind of scheduler to resume it")
+        if self.scheduler is not None:
+            self.scheduler.load_state_dict(state["scheduler"])
+        if state["loader"] is not None:
+            self.loader.load_state_dict(state["loader"])
+        backend.set_rng_state(state["rng"])
+        self.history = History.from_dict(state["history"])
+        self.history.meta.update(interrupted=False, stop_reason=None)
+        self.start_epoch, self.elapsed0 = int(state["epoch"]), float(state["elapsed"])
+        if self.best_path is not None and os.path.exists(self.best_path):
+            self.best_state = load_checkpoint(self.best_path)["model"]
+        self.say(f"resumed from {os.fspath(path)} at epoch {self.start_epoch}")
+
+
+def _epoch_line(h: History) -> str:
+    line = (f"epoch {h.epoch[-1]}: train loss {h.train_loss[-1]:.4f} acc {h.train_acc[-1]:.4f}")
+    if h.val_loss[-1] is not None:
+        line += f" | val loss {h.val_loss[-1]:.4f} acc {h.val_acc[-1]:.4f}"
+    return line + f" | lr {h.lr[-1]:.3g} | {h.time[-1]:.1f}s"

@@ -1,0 +1,113 @@
+"""Training history: what the lecture says to monitor, saved as plain JSON.
+
+Per iteration: the data loss, the regularization loss (lambda * R(W), kept apart so that
+the data loss can be compared with ln C) and the learning rate, with each iteration's
+position in epochs (plots are "in units of epochs"). Per epoch: train/validation loss and
+accuracy, the learning rate used and the wall time since the start of training.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+_LISTS = ("iter_loss", "iter_reg", "iter_lr", "iter_epoch", "epoch", "train_loss", "train_acc",
+          "val_loss", "val_acc", "lr", "time")
+_NONFINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
+
+
+@dataclass
+class History:
+    """Everything ``fit`` records. ``meta`` holds the run's flags (``interrupted``,
+    ``stop_reason``, early-stopping state ``best_value``/``best_epoch``/``bad_epochs``).
+    Validation entries are None when there was no validation data."""
+
+    iter_loss: list = field(default_factory=list)
+    iter_reg: list = field(default_factory=list)
+    iter_lr: list = field(default_factory=list)
+    iter_epoch: list = field(default_factory=list)
+    epoch: list = field(default_factory=list)
+    train_loss: list = field(default_factory=list)
+    train_acc: list = field(default_factory=list)
+    val_loss: list = field(default_factory=list)
+    val_acc: list = field(default_factory=list)
+    lr: list = field(default_factory=list)
+    time: list = field(default_factory=list)
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def iterations(self) -> int:
+        return len(self.iter_loss)
+
+    @property
+    def epochs(self) -> int:
+        return len(self.epoch)
+
+    @property
+    def interrupted(self) -> bool:
+        return bool(self.meta.get("interrupted", False))
+
+    def log_iteration(self, data_loss: float, reg_loss: float, lr: float, position: float) -> None:
+        self.iter_loss.append(float(data_loss))
+        self.iter_reg.append(float(reg_loss))
+        self.iter_lr.append(float(lr))
+        self.iter_epoch.append(float(position))
+
+    def log_epoch(self, epoch: int, train: tuple, val: tuple | None, lr: float, time: float) -> None:
+        """Record one finished epoch; ``train`` and ``val`` are (loss, accuracy) pairs."""
+        val = val if val is not None else (None, None)
+        self.epoch.append(int(epoch))
+        self.train_loss.append(_opt_float(train[0]))
+        self.train_acc.append(_opt_float(train[1]))
+        self.val_loss.append(_opt_float(val[0]))
+        self.val_acc.append(_opt_float(val[1]))
+        self.lr.append(float(lr))
+        self.time.append(float(time))
+
+    # ------------------------------------------------------------ JSON
+    def to_dict(self) -> dict:
+        """A strict-JSON-safe dict: NaN and infinities become the strings "nan", "inf", "-inf"."""
+        out = asdict(self)
+        for name in _LISTS:
+            out[name] = [_encode(v) for v in out[name]]
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict) -> History:
+        unknown = set(data) - set(_LISTS) - {"meta"}
+        if unknown:
+            raise ValueError(f"History.from_dict: unknown fields {sorted(unknown)}")
+        kwargs = {name: [_decode(v) for v in data.get(name, [])] for name in _LISTS}
+        return cls(**kwargs, meta=dict(data.get("meta", {})))
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the history as strict JSON (no NaN tokens); returns the path."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.to_dict(), allow_nan=False, indent=1), encoding="utf-8")
+        return path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> History:
+        with open(path, encoding="utf-8") as f:
+            return cls.from_dict(json.load(f))
+
+
+def _opt_float(v):
+    return None if v is None else float(v)
+
+
+def _encode(v):
+    if isinstance(v, float) and not math.isfinite(v):
+        return "nan" if math.isnan(v) else ("inf" if v > 0 else "-inf")
+    return v
+
+
+def _decode(v):
+    if isinstance(v, str):
+        if v not in _NONFINITE:
+            raise ValueError(f"History: unexpected string {v!r} in a numeric list")
+        return _NONFINITE[v]
+    return v

@@ -1,0 +1,155 @@
+"""PNG figures of a training run: the curves the lecture says to watch, and first-layer weights.
+
+matplotlib is imported on first use (it is an optional dependency: ``pip install
+'tinygrad-lite[plots]'``) and drawn with its Agg canvas, so no display and no global
+pyplot state are involved.
+"""
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+import numpy as np  # host-side figure data
+
+from .. import backend
+from ..tensor import Tensor
+from .history import History
+
+
+def _figure(width: float, height: float):
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ImportError as e:
+        raise RuntimeError("plots need matplotlib: pip install 'tinygrad-lite[plots]'") from e
+    fig = Figure(figsize=(width, height), dpi=100)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _save(fig, path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, format="png")
+    return path
+
+
+def moving_average(values, window: int) -> np.ndarray:
+    """Trailing mean of the last ``window`` values: ``s_i = mean(v[i-window+1 .. i])``
+    (fewer at the start). Non-finite values propagate."""
+    v = np.asarray(values, dtype=np.float64)
+    if window < 1:
+        raise ValueError(f"moving_average: window must be >= 1, got {window}")
+    c = np.concatenate([[0.0], np.cumsum(v)])
+    i = np.arange(1, v.size + 1)
+    lo = np.maximum(i - window, 0)
+    return (c[i] - c[lo]) / (i - lo)
+
+
+def plot_history(history: History, path: str | os.PathLike, smooth: int | None = None) -> Path:
+    """Write one PNG with three panels, x in epochs as the lecture plots them:
+    the data loss per iteration (raw and smoothed over ``smooth`` iterations, default a
+    fiftieth of the run; the regularization loss too when there is one), train/validation
+    accuracy per epoch, and the learning rate over time."""
+    if history.iterations == 0:
+        raise ValueError("plot_history: the history holds no iterations")
+    x = np.asarray(history.iter_epoch)
+    loss = _finite_or_nan(history.iter_loss)
+    fig = _figure(15, 4)
+    ax_loss, ax_acc, ax_lr = fig.subplots(1, 3)
+    ax_loss.plot(x, loss, lw=0.6, alpha=0.35, color="C0", label="data loss")
+    smooth = smooth or max(1, history.iterations // 50)
+    ax_loss.plot(x, moving_average(loss, smooth), lw=1.8, color="C0", label=f"smoothed ({smooth} it.)")
+    if any(history.iter_reg):
+        ax_loss.plot(x, _finite_or_nan(history.iter_reg), lw=1.2, color="C3", label="regularization loss")
+    _label(ax_loss, "loss per iteration", "loss")
+    epochs = np.asarray(history.epoch)
+    marks = ("o-", "s-") if history.epochs <= 30 else ("-", "-")
+    if history.epochs:
+        ax_acc.plot(epochs, _finite_or_nan(history.train_acc), marks[0], label="train")
+        if any(v is not None for v in history.val_acc):
+            ax_acc.plot(epochs, _finite_or_nan(history.val_acc), marks[1], label="validation")
+    _label(ax_acc, "accuracy per epoch", "accuracy")
+    lrs = np.asarray(history.iter_lr, dtype=np.float64)
+    ax_lr.plot(x, lrs, color="C2")
+    if lrs.min() > 0 and lrs.max() / lrs.min() > 10:
+        ax_lr.set_yscale("log")
+    _label(ax_lr, "learning rate", "lr", legend=False)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def _finite_or_nan(values) -> np.ndarray:
+    a = np.asarray([math.nan if v is None else v for v in values], dtype=np.float64)
+    a[~np.isfinite(a)] = np.nan  # matplotlib leaves a gap at NaN; inf would wreck the axis limits
+    return a
+
+
+def _label(ax, title: str, ylabel: str, legend: bool = True) -> None:
+    ax.set_title(title)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3)
+    if legend and ax.get_legend_handles_labels()[0]:
+        ax.legend()
+
+
+def first_layer_weights(model_or_weight) -> np.ndarray:
+    """The first layer's weight matrix as a host array of shape (hidden units, inputs).
+
+    Accepts a module (its first 2-D parameter, e.g. the first ``nn.Linear``'s weight, which
+    has PyTorch's (out_features, in_features) layout), a Tensor or an array in that layout.
+    """
+    w = model_or_weight
+    if hasattr(w, "parameters"):
+        w = next((p for p in w.parameters() if p.ndim == 2), None)
+        if w is None:
+            raise ValueError(f"{type(model_or_weight).__name__} has no 2-D weight parameter")
+    w = w.numpy() if isinstance(w, Tensor) else backend.to_numpy(w)
+    if w.ndim != 2:
+        raise ValueError(f"first-layer weights must be 2-D (hidden, inputs), got shape {w.shape}")
+    return w
+
+
+def weight_grid(w: np.ndarray, image_shape: tuple[int, int], pad: int = 1) -> np.ndarray:
+    """Tile the rows of ``w`` (one per hidden unit) as ``image_shape`` images on a near-square
+    grid; each tile is min-max scaled to [0, 1] on its own, padding is 1 (white)."""
+    h, wd = image_shape
+    if h * wd != w.shape[1]:
+        raise ValueError(f"image_shape {image_shape} has {h * wd} pixels, the weights have {w.shape[1]} inputs")
+    n = w.shape[0]
+    cols = math.ceil(math.sqrt(n))
+    rows = math.ceil(n / cols)
+    grid = np.ones((rows * (h + pad) + pad, cols * (wd + pad) + pad))
+    lo, hi = w.min(axis=1, keepdims=True), w.max(axis=1, keepdims=True)
+    tiles = (w - lo) / np.where(hi > lo, hi - lo, 1.0)
+    for k in range(n):
+        r, c = divmod(k, cols)
+        y0, x0 = pad + r * (h + pad), pad + c * (wd + pad)
+        grid[y0:y0 + h, x0:x0 + wd] = tiles[k].reshape(h, wd)
+    return grid
+
+
+def plot_first_layer_weights(model_or_weight, path: str | os.PathLike,
+                             image_shape: tuple[int, int] | None = None, max_units: int | None = None) -> Path:
+    """Write a PNG of the first layer's weights as images, one tile per hidden unit
+    (8x8 for the digits, 28x28 for MNIST); ``image_shape`` defaults to a square of the
+    input size. ``max_units`` limits the tiles to the first units."""
+    w = first_layer_weights(model_or_weight)
+    if image_shape is None:
+        side = math.isqrt(w.shape[1])
+        if side * side != w.shape[1]:
+            raise ValueError(f"{w.shape[1]} inputs are not a square image: pass image_shape")
+        image_shape = (side, side)
+    if max_units is not None:
+        w = w[:max_units]
+    grid = weight_grid(w, tuple(image_shape))
+    scale = max(4.0, min(12.0, grid.shape[1] / 20))
+    fig = _figure(scale, scale * grid.shape[0] / grid.shape[1] + 0.5)
+    ax = fig.add_subplot(1, 1, 1)
+    ax.imshow(grid, cmap="gray", interpolation="nearest", vmin=0.0, vmax=1.0)
+    ax.set_axis_off()
+    ax.set_title(f"first-layer weights: {w.shape[0]} hidden units as {image_shape[0]}x{image_shape[1]} images")
+    fig.tight_layout()
+    return _save(fig, path)
