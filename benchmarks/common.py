@@ -1,0 +1,129 @@
+"""Shared helpers of the benchmarks: interleaved timing, thread counts, machine description.
+
+Timing rule: every case is a function ``run(n) -> seconds per call`` that runs its
+workload ``n`` times. ``interleaved`` calls all cases once per round, in an order
+that rotates from round to round, so slow drifts of the machine (frequency, other
+load) fall on every case alike; the reported figure is the median over rounds.
+"""
+from __future__ import annotations
+
+import ctypes
+import glob
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if REPO not in sys.path:  # run from a checkout without installing the package
+    sys.path.insert(0, REPO)
+
+Case = Callable[[int], float]
+
+
+def cpu_case(fn: Callable[[], object]) -> Case:
+    """A case timed with the wall clock: the work is done when ``fn`` returns."""
+
+    def run(n: int) -> float:
+        t0 = time.perf_counter()
+        for _ in range(n):
+            fn()
+        return (time.perf_counter() - t0) / n
+
+    return run
+
+
+def calibrate(case: Case, target_s: float, warmup: int = 2) -> int:
+    """Warm ``case`` up, then the number of calls that takes about ``target_s`` seconds."""
+    per_call = min(case(1) for _ in range(max(warmup, 1)))
+    return max(1, min(100_000, int(target_s / max(per_call, 1e-9))))
+
+
+def interleaved(cases: dict[str, Case], rounds: int, target_s: float) -> dict[str, dict]:
+    """Median seconds per call of each case over ``rounds`` interleaved rounds."""
+    iters = {name: calibrate(case, target_s) for name, case in cases.items()}
+    names = list(cases)
+    times: dict[str, list[float]] = {name: [] for name in names}
+    for r in range(rounds):
+        for name in names[r % len(names):] + names[:r % len(names)]:
+            times[name].append(cases[name](iters[name]))
+    return {name: {"median_s": statistics.median(ts), "min_s": min(ts), "rounds_s": ts,
+                   "calls_per_round": iters[name]} for name, ts in times.items()}
+
+
+def _openblas(kind: str):
+    """NumPy's OpenBLAS ``{kind}_num_threads`` function, or None (another BLAS, or not found)."""
+    libdir = os.path.join(os.path.dirname(np.__file__), os.pardir, "numpy.libs")
+    for path in glob.glob(os.path.join(libdir, "*openblas*")):
+        lib = ctypes.CDLL(path)
+        for prefix in ("scipy_openblas_", "openblas_"):
+            for suffix in ("64_", ""):
+                fn = getattr(lib, f"{prefix}{kind}_num_threads{suffix}", None)
+                if fn is not None:
+                    return fn
+    return None
+
+
+def blas_threads() -> int | None:
+    """Threads NumPy's OpenBLAS uses, asked from the library itself (None if unknown)."""
+    fn = _openblas("get")
+    return int(fn()) if fn else None
+
+
+def set_blas_threads(n: int) -> None:
+    fn = _openblas("set")
+    if fn is None:
+        raise RuntimeError("cannot set the BLAS thread count: NumPy's OpenBLAS not found; "
+                           "set OPENBLAS_NUM_THREADS instead")
+    fn(n)
+
+
+def import_torch(threads: int | None):
+    """PyTorch with ``threads`` intra-op threads, or None when it is not installed."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    if threads:
+        torch.set_num_threads(threads)
+    return torch
+
+
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def git_commit() -> str | None:
+    try:
+        out = subprocess.run(["git", "-C", REPO, "rev-parse", "--short", "HEAD"],
+                             check=False, capture_output=True, text=True, timeout=10)
+        return out.stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def machine_info(torch) -> dict:
+    """Where and with what the numbers were taken."""
+    blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+    return {
+        "cpu": cpu_model(), "cores": os.cpu_count(),
+        "python": platform.python_version(), "numpy": np.__version__,
+        "numpy_blas": f"{blas.get('name')} {blas.get('version')}",
+        "numpy_blas_threads": blas_threads(),
+        "torch": getattr(torch, "__version__", None),
+        "torch_threads": torch.get_num_threads() if torch else None,
+        "load_avg_1min": os.getloadavg()[0],
+        "commit": git_commit(), "date": time.strftime("%Y-%m-%d %H:%M:%S"),
+    }
