@@ -1,1 +1,17 @@
-"""Optimizers and learning-rate schedules for tinygrad_lite parameters."""
+"""Optimizers and learning-rate schedules for tinygrad_lite parameters.
+
+    opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9, nesterov=True)
+    sched = optim.lr_scheduler.StepLR(opt, step_size=10, gamma=0.5)
+    for epoch in range(epochs):
+        for x, y in batches:
+            opt.zero_grad()
+            loss_fn(model(x), y).backward()
+            opt.step()
+        sched.step()
+"""
+from . import lr_scheduler
+from .adaptive import Adagrad, Adam, AdamW, RMSprop
+from .optimizer import Optimizer
+from .sgd import SGD
+
+__all__ = ["SGD", "Adagrad", "Adam", "AdamW", "Optimizer", "RMSprop", "lr_scheduler"]

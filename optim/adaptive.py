@@ -1,0 +1,159 @@
+"""Per-parameter adaptive learning rates: Adagrad, RMSprop, Adam and AdamW.
+
+Each divides the step elementwise by the root of a running (or total) mean of
+squared gradients, so coordinates with large gradients take smaller steps.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+from .optimizer import Optimizer, decayed_grad
+
+
+def _scaled_step(xp, x, num, sq, scale: float, eps: float, lr: float, work) -> None:
+    """``x -= lr * num / (sqrt(sq) / scale + eps)``, computed in ``work`` without allocating."""
+    xp.sqrt(sq, out=work)
+    if scale != 1.0:
+        work /= scale
+    work += eps
+    xp.divide(num, work, out=work)
+    work *= lr
+    x -= work
+
+
+class Adagrad(Optimizer):
+    """Adagrad (Duchi et al.): step sizes shrink with each coordinate's gradient history.
+
+    ``Adagrad(params, lr=1e-2, eps=1e-10, weight_decay=0, initial_accumulator_value=0)``,
+    the lecture's update with ``dx = grad + weight_decay * x``::
+
+        cache += dx**2                                   # state["sum"]
+        x -= lr * dx / (sqrt(cache) + eps)
+
+    ``cache`` never decreases, so each coordinate's effective learning rate
+    ``lr / (sqrt(cache) + eps)`` never increases. PyTorch's names; its ``lr_decay``
+    is not provided (use a scheduler).
+    """
+
+    def __init__(self, params: Iterable, lr: float = 1e-2, eps: float = 1e-10, weight_decay: float = 0.0,
+                 initial_accumulator_value: float = 0.0):
+        super().__init__(params, {"lr": lr, "eps": eps, "weight_decay": weight_decay,
+                                  "initial_accumulator_value": initial_accumulator_value})
+
+    def _hyper(self, group: dict) -> tuple:
+        return (float(group["lr"]), float(group["eps"]), float(group["weight_decay"]),
+                float(group["initial_accumulator_value"]))
+
+    def _update(self, x, g, slot, hyper: tuple) -> None:
+        lr, eps, weight_decay, initial = hyper
+        xp, (d, step) = slot.xp, slot.work
+        cache = self._buffer(slot.state, "sum", x, initial)
+        d = decayed_grad(x, g, weight_decay, d) if weight_decay else g
+        xp.multiply(d, d, out=step)
+        cache += step
+        _scaled_step(xp, x, d, cache, 1.0, eps, lr, step)
+
+
+class RMSprop(Optimizer):
+    """RMSprop (Tieleman and Hinton): Adagrad with a leaky cache.
+
+    ``RMSprop(params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0)``; ``alpha`` is the
+    lecture's ``decay_rate`` (typically 0.9, 0.99 or 0.999). With
+    ``dx = grad + weight_decay * x``::
+
+        cache = alpha * cache + (1 - alpha) * dx**2      # state["square_avg"]
+        x -= lr * dx / (sqrt(cache) + eps)
+
+    This is PyTorch's RMSprop without its ``momentum`` and ``centered`` options.
+    """
+
+    def __init__(self, params: Iterable, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
+                 weight_decay: float = 0.0):
+        super().__init__(params, {"lr": lr, "alpha": alpha, "eps": eps, "weight_decay": weight_decay})
+
+    def _hyper(self, group: dict) -> tuple:
+        return float(group["lr"]), float(group["alpha"]), float(group["eps"]), float(group["weight_decay"])
+
+    def _update(self, x, g, slot, hyper: tuple) -> None:
+        lr, alpha, eps, weight_decay = hyper
+        xp, (d, step) = slot.xp, slot.work
+        cache = self._buffer(slot.state, "square_avg", x)
+        d = decayed_grad(x, g, weight_decay, d) if weight_decay else g
+        xp.multiply(d, d, out=step)
+        step *= 1.0 - alpha
+        cache *= alpha
+        cache += step
+        _scaled_step(xp, x, d, cache, 1.0, eps, lr, step)
+
+
+class Adam(Optimizer):
+    """Adam (Kingma and Ba): momentum on the gradient, RMSprop on its square, bias-corrected.
+
+    ``Adam(params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False)``.
+    With ``dx = grad + weight_decay * x`` (L2, coupled to the adaptive scaling) and
+    ``t`` the step count (``state["step"]``, starting at 1)::
+
+        m = beta1 * m + (1 - beta1) * dx                 # state["exp_avg"]
+        v = beta2 * v + (1 - beta2) * dx**2              # state["exp_avg_sq"]
+        v_hat = max(v_hat, v) if amsgrad else v          # state["max_exp_avg_sq"]
+        x -= lr / (1 - beta1**t) * m / (sqrt(v_hat) / sqrt(1 - beta2**t) + eps)
+
+    The lecture shows the simplified form without bias correction,
+    ``x -= lr * m / (sqrt(v) + eps)``: since ``m`` and ``v`` start at 0, its first
+    steps are far too small (``m`` is ``(1 - beta1) * dx`` after one step). Dividing
+    by ``1 - beta**t`` removes that bias, so the first step is ``lr * dx / (|dx| + eps)``,
+    about ``lr`` per coordinate. This is PyTorch's Adam, including where ``eps`` enters.
+    """
+
+    _decoupled = False
+
+    def __init__(self, params: Iterable, lr: float = 1e-3, betas: tuple = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.0, amsgrad: bool = False):
+        super().__init__(params, {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay,
+                                  "amsgrad": amsgrad})
+
+    def _hyper(self, group: dict) -> tuple:
+        beta1, beta2 = group["betas"]
+        return (float(group["lr"]), float(beta1), float(beta2), float(group["eps"]),
+                float(group["weight_decay"]), bool(group["amsgrad"]))
+
+    def _update(self, x, g, slot, hyper: tuple) -> None:
+        lr, beta1, beta2, eps, weight_decay, amsgrad = hyper
+        xp, state, (d, step) = slot.xp, slot.state, slot.work
+        if not self._decoupled:
+            d = decayed_grad(x, g, weight_decay, d) if weight_decay else g
+        else:
+            d = g
+            if weight_decay:
+                x *= 1.0 - lr * weight_decay
+        t = state["step"] = state.get("step", 0) + 1
+        m, v = self._buffer(state, "exp_avg", x), self._buffer(state, "exp_avg_sq", x)
+        m *= beta1
+        xp.multiply(d, 1.0 - beta1, out=step)
+        m += step
+        v *= beta2
+        xp.multiply(d, d, out=step)
+        step *= 1.0 - beta2
+        v += step
+        if amsgrad:
+            v_max = self._buffer(state, "max_exp_avg_sq", x)
+            xp.maximum(v_max, v, out=v_max)
+            v = v_max
+        _scaled_step(xp, x, m, v, math.sqrt(1.0 - beta2**t), eps, lr / (1.0 - beta1**t), step)
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov and Hutter).
+
+    ``AdamW(params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False)``.
+    The decay shrinks the parameters directly, ``x *= 1 - lr * weight_decay``, before
+    the Adam update of the raw gradient; it is not added to the gradient, so it is
+    not divided by ``sqrt(v_hat)`` as Adam's L2 ``weight_decay`` is. PyTorch's AdamW.
+    """
+
+    _decoupled = True
+
+    def __init__(self, params: Iterable, lr: float = 1e-3, betas: tuple = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 1e-2, amsgrad: bool = False):
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad)

@@ -1,0 +1,238 @@
+r"""Learning-rate decay: schedulers that write each parameter group's ``"lr"``.
+
+The lecture's three forms, with ``lr0`` its :math:`\alpha_0` (each group's lr when
+the scheduler is made) and ``t`` the number of ``step()`` calls so far
+(``last_epoch``; call ``step()`` once per epoch, or per iteration, after
+``optimizer.step()``):
+
+- step decay, ``StepLR``: multiply by ``gamma`` every ``step_size`` epochs (halve: 0.5);
+- exponential decay, ``ExponentialDecayLR``: :math:`\alpha = \alpha_0 e^{-kt}`
+  (PyTorch's ``ExponentialLR`` multiplies by ``gamma`` each step: ``gamma = exp(-k)``);
+- 1/t decay, ``InverseTimeLR``: :math:`\alpha = \alpha_0 / (1 + kt)`;
+
+plus ``ReduceLROnPlateau`` ("whenever the validation accuracy tops off") and
+``CosineAnnealingLR`` with an optional linear warm-up. Schedulers only write
+``group["lr"]``; the optimizer reads it at every step.
+"""
+from __future__ import annotations
+
+import copy
+import math
+import numbers
+
+from .optimizer import Optimizer, check_range
+
+
+def _check_optimizer(owner: str, optimizer) -> None:
+    if not isinstance(optimizer, Optimizer):
+        raise TypeError(f"{owner} needs an optim.Optimizer, got {type(optimizer).__name__}")
+
+
+def _check_int(owner: str, name: str, value, low: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{owner}: {name} must be an int, got {value!r}")
+    if value < low:
+        raise ValueError(f"{owner}: {name}={value} must be >= {low}")
+
+
+class LRScheduler:
+    """Base class: ``lr_t = lr_at(lr0, t)`` in closed form for each group.
+
+    Making the scheduler writes ``lr_at(lr0, 0)``; each ``step()`` advances ``t``
+    by one and writes ``lr_at(lr0, t)``. Subclasses define ``lr_at``.
+    """
+
+    def __init__(self, optimizer: Optimizer):
+        _check_optimizer(type(self).__name__, optimizer)
+        self.optimizer = optimizer
+        self.base_lrs = [float(group["lr"]) for group in optimizer.param_groups]
+        self.last_epoch = 0
+        self._set_lrs(self._closed_form())
+
+    def lr_at(self, lr0: float, t: int) -> float:
+        raise NotImplementedError(f"{type(self).__name__}.lr_at")
+
+    def _closed_form(self) -> list:
+        return [self.lr_at(lr0, self.last_epoch) for lr0 in self.base_lrs]
+
+    def _set_lrs(self, lrs: list) -> None:
+        self._last_lr = [float(lr) for lr in lrs]
+        for group, lr in zip(self.optimizer.param_groups, self._last_lr):
+            group["lr"] = lr
+
+    def step(self) -> None:
+        """Advance one epoch (or iteration) and write the new learning rates."""
+        self.last_epoch += 1
+        self._set_lrs(self._closed_form())
+
+    def get_last_lr(self) -> list:
+        """The learning rates last written, one per group."""
+        return list(self._last_lr)
+
+    def state_dict(self) -> dict:
+        """Everything but the optimizer (which has a state_dict of its own)."""
+        return copy.deepcopy({k: v for k, v in self.__dict__.items() if k != "optimizer"})
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        """Restore a saved schedule and write its current learning rates into the groups."""
+        saved = len(state_dict["_last_lr"])
+        if saved != len(self.optimizer.param_groups):
+            raise ValueError(f"{type(self).__name__}.load_state_dict: saved for {saved} groups, "
+                             f"the optimizer has {len(self.optimizer.param_groups)}")
+        self.__dict__.update(copy.deepcopy(state_dict))
+        self._set_lrs(self._last_lr)
+
+
+class StepLR(LRScheduler):
+    """Step decay: ``lr_t = lr0 * gamma ** (t // step_size)``.
+
+    The lecture's "decay learning rate by half every few epochs" is ``gamma=0.5``.
+    """
+
+    def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1):
+        _check_int("StepLR", "step_size", step_size, 1)
+        check_range("StepLR", "gamma", gamma, 0.0, math.inf, True, low_included=False)
+        self.step_size, self.gamma = step_size, float(gamma)
+        super().__init__(optimizer)
+
+    def lr_at(self, lr0: float, t: int) -> float:
+        return lr0 * self.gamma ** (t // self.step_size)
+
+
+class ExponentialLR(LRScheduler):
+    """PyTorch's exponential decay: ``lr_t = lr0 * gamma ** t``; ``gamma = exp(-k)``."""
+
+    def __init__(self, optimizer: Optimizer, gamma: float):
+        check_range("ExponentialLR", "gamma", gamma, 0.0, math.inf, True, low_included=False)
+        self.gamma = float(gamma)
+        super().__init__(optimizer)
+
+    def lr_at(self, lr0: float, t: int) -> float:
+        return lr0 * self.gamma**t
+
+
+class ExponentialDecayLR(LRScheduler):
+    r"""The lecture's exponential decay :math:`\alpha = \alpha_0 e^{-kt}`: ``lr_t = lr0 * exp(-k * t)``.
+
+    The same schedule as ``ExponentialLR(gamma=exp(-k))``, in the lecture's parameter.
+    """
+
+    def __init__(self, optimizer: Optimizer, k: float):
+        check_range("ExponentialDecayLR", "k", k, 0.0, math.inf, True)
+        self.k = float(k)
+        super().__init__(optimizer)
+
+    def lr_at(self, lr0: float, t: int) -> float:
+        return lr0 * math.exp(-self.k * t)
+
+
+class InverseTimeLR(LRScheduler):
+    r"""The lecture's 1/t decay :math:`\alpha = \alpha_0 / (1 + kt)`: ``lr_t = lr0 / (1 + k * t)``."""
+
+    def __init__(self, optimizer: Optimizer, k: float):
+        check_range("InverseTimeLR", "k", k, 0.0, math.inf, True)
+        self.k = float(k)
+        super().__init__(optimizer)
+
+    def lr_at(self, lr0: float, t: int) -> float:
+        return lr0 / (1.0 + self.k * t)
+
+
+class CosineAnnealingLR(LRScheduler):
+    r"""Cosine annealing from ``lr0`` to ``eta_min`` over ``T_max`` steps, after an optional warm-up.
+
+    With ``W = warmup_steps``::
+
+        t < W:            lr_t = lr0 * (t + 1) / (W + 1)          (linear ramp up to lr0)
+        W <= t <= T_max:  lr_t = eta_min + (lr0 - eta_min) * (1 + cos(pi * (t - W) / (T_max - W))) / 2
+        t > T_max:        lr_t = eta_min
+
+    With ``W = 0`` and ``t <= T_max`` this is PyTorch's ``CosineAnnealingLR``
+    (which, past ``T_max``, rises again instead of staying at ``eta_min``).
+    """
+
+    def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0, warmup_steps: int = 0):
+        _check_int("CosineAnnealingLR", "T_max", T_max, 1)
+        _check_int("CosineAnnealingLR", "warmup_steps", warmup_steps, 0)
+        if warmup_steps >= T_max:
+            raise ValueError(f"CosineAnnealingLR: warmup_steps={warmup_steps} must be < T_max={T_max}")
+        check_range("CosineAnnealingLR", "eta_min", eta_min, 0.0, math.inf, True)
+        self.T_max, self.eta_min, self.warmup_steps = T_max, float(eta_min), warmup_steps
+        super().__init__(optimizer)
+
+    def lr_at(self, lr0: float, t: int) -> float:
+        w = self.warmup_steps
+        if t < w:
+            return lr0 * (t + 1) / (w + 1)
+        if t > self.T_max:
+            return self.eta_min
+        return self.eta_min + (lr0 - self.eta_min) * (1 + math.cos(math.pi * (t - w) / (self.T_max - w))) / 2
+
+
+class ReduceLROnPlateau(LRScheduler):
+    """Multiply the learning rate by ``factor`` when a monitored metric stops improving.
+
+    ``ReduceLROnPlateau(optimizer, mode="min", factor=0.1, patience=10, threshold=1e-4,
+    threshold_mode="rel", cooldown=0, min_lr=0, eps=1e-8)``, PyTorch's semantics: call
+    ``step(metric)`` once per epoch. The metric improves on ``best`` when (mode
+    "min", "rel") ``metric < best * (1 - threshold)``, ("min", "abs")
+    ``metric < best - threshold``, ("max", "rel") ``metric > best * (1 + threshold)``,
+    ("max", "abs") ``metric > best + threshold``. After more than ``patience``
+    epochs without improvement, each group's lr becomes ``max(lr * factor, min_lr)``
+    (skipped if that changes it by less than ``eps``), then ``cooldown`` epochs pass
+    before bad epochs count again. The lecture's "halve the learning rate whenever
+    the validation accuracy tops off" is ``mode="max", factor=0.5``.
+    """
+
+    def __init__(self, optimizer: Optimizer, mode: str = "min", factor: float = 0.1, patience: int = 10,
+                 threshold: float = 1e-4, threshold_mode: str = "rel", cooldown: int = 0,
+                 min_lr: float | list = 0.0, eps: float = 1e-8):
+        owner = "ReduceLROnPlateau"
+        _check_optimizer(owner, optimizer)
+        if mode not in ("min", "max") or threshold_mode not in ("rel", "abs"):
+            raise ValueError(f"{owner}: mode must be 'min' or 'max' and threshold_mode 'rel' or 'abs', "
+                             f"got {mode!r} and {threshold_mode!r}")
+        check_range(owner, "factor", factor, 0.0, 1.0, False)
+        _check_int(owner, "patience", patience, 0)
+        _check_int(owner, "cooldown", cooldown, 0)
+        check_range(owner, "threshold", threshold, 0.0, math.inf, True)
+        check_range(owner, "eps", eps, 0.0, math.inf, True)
+        n = len(optimizer.param_groups)
+        min_lrs = list(min_lr) if isinstance(min_lr, (list, tuple)) else [min_lr] * n
+        if len(min_lrs) != n:
+            raise ValueError(f"{owner}: {len(min_lrs)} min_lr values for {n} parameter groups")
+        for value in min_lrs:
+            check_range(owner, "min_lr", value, 0.0, math.inf, True)
+        self.mode, self.factor, self.patience, self.cooldown = mode, float(factor), patience, cooldown
+        self.threshold, self.threshold_mode, self.eps = float(threshold), threshold_mode, float(eps)
+        self.min_lrs = [float(v) for v in min_lrs]
+        self.best = math.inf if mode == "min" else -math.inf
+        self.num_bad_epochs = self.cooldown_counter = 0
+        super().__init__(optimizer)
+
+    def _closed_form(self) -> list:
+        return [group["lr"] for group in self.optimizer.param_groups]  # no schedule: keep the lrs
+
+    def is_better(self, metric: float) -> bool:
+        rel = self.threshold_mode == "rel"
+        if self.mode == "min":
+            return metric < (self.best * (1 - self.threshold) if rel else self.best - self.threshold)
+        return metric > (self.best * (1 + self.threshold) if rel else self.best + self.threshold)
+
+    def step(self, metric) -> None:
+        """Record one epoch's metric (a number or a one-element tensor) and decay if it plateaued."""
+        metric = float(metric.item() if hasattr(metric, "item") else metric)
+        self.last_epoch += 1
+        if self.is_better(metric):
+            self.best, self.num_bad_epochs = metric, 0
+        else:
+            self.num_bad_epochs += 1
+        if self.cooldown_counter > 0:
+            self.cooldown_counter -= 1
+            self.num_bad_epochs = 0
+        lrs = self._closed_form()
+        if self.num_bad_epochs > self.patience:
+            reduced = [max(lr * self.factor, low) for lr, low in zip(lrs, self.min_lrs)]
+            lrs = [new if lr - new > self.eps else lr for lr, new in zip(lrs, reduced)]
+            self.cooldown_counter, self.num_bad_epochs = self.cooldown, 0
+        self._set_lrs(lrs)
