@@ -202,31 +202,31 @@ class Module:
             p.grad = None
 
     def _apply(self, convert: Callable[[Tensor], Any]) -> Module:
-        """Replace each parameter/buffer ``t`` by one holding ``convert(t)`` (an array);
-        one whose array comes back unchanged is kept as it is."""
-        memo: dict = {}
+        """Set each parameter's and buffer's array (and gradient) to ``convert(t)`` in place.
+
+        In place, as PyTorch does, so that the same Parameter objects, and an
+        optimizer already holding them, follow a move or a cast.
+        """
+        seen: set = set()
         for m in self.modules():
-            for table, make in ((m._parameters, _as_parameter), (m._buffers, _as_buffer)):
-                for k, t in table.items():
-                    if t is None:
+            for table in (m._parameters, m._buffers):
+                for t in table.values():
+                    if t is None or id(t) in seen:
                         continue
-                    if id(t) not in memo:
-                        array = convert(t)
-                        memo[id(t)] = t if array is t.data else make(t, array)
-                    table[k] = memo[id(t)]
+                    seen.add(id(t))
+                    t.data = convert(t)
+                    t.device = backend.device_of(t.data)
+                    if t.grad is not None:
+                        t.grad = Tensor._wrap(convert(t.grad), t.device)
         return self
 
     def to(self, device: str) -> Module:
-        """Move parameters and buffers to ``device``; returns self.
-
-        Parameters are replaced by new Parameter objects (gradients dropped):
-        create the optimizer after calling ``to``.
-        """
+        """Move parameters, buffers and gradients to ``device`` in place; returns self."""
         backend.get_xp(device)  # fail early on an unknown or unavailable device
         return self._apply(lambda t: t.data if t.device == device else backend.to_device(t.data, device))
 
     def astype(self, dtype) -> Module:
-        """Cast float parameters and buffers to ``dtype`` (replaced like ``to``); returns self."""
+        """Cast float parameters and buffers to ``dtype`` in place (like ``to``); returns self."""
         dtype = np.dtype(dtype)
         return self._apply(lambda t: t.data.astype(dtype, copy=False) if t.dtype.kind == "f" else t.data)
 
@@ -287,14 +287,6 @@ class Module:
             return f"{type(self).__name__}({extra})"
         body = ([extra] if extra else []) + lines
         return type(self).__name__ + "(\n  " + "\n  ".join(body) + "\n)"
-
-
-def _as_parameter(old: Tensor, array) -> Parameter:
-    return Parameter(array, requires_grad=old.requires_grad)
-
-
-def _as_buffer(old: Tensor, array) -> Tensor:
-    return Tensor._wrap(array, backend.device_of(array))
 
 
 def _staged_array(key: str, target: Tensor, value):

@@ -99,8 +99,7 @@ def test_to_moves_parameters_and_buffers(device):
     m.fc.weight.requires_grad_(False)  # frozen state must survive the move
     assert m.to(device) is m
     assert all(t.device == device for t in list(m.parameters()) + list(m.buffers()))
-    if device != "cpu":
-        assert all(p is not q for p, q in zip(m.parameters(), old))
+    assert all(p is q for p, q in zip(m.parameters(), old))  # moved in place, as PyTorch
     assert not m.fc.weight.requires_grad and m.fc.bias.requires_grad
     assert isinstance(m.fc.weight, nn.Parameter)
     np.testing.assert_allclose(m(tl.Tensor(x, device=device)).numpy(), expected, rtol=1e-6)
@@ -232,3 +231,18 @@ def test_non_strict_load_reports_and_loads_the_rest():
     np.testing.assert_array_equal(dst[1].running_var.numpy(), np.ones(4, np.float32))
     with pytest.raises(ValueError, match="3.weight"):
         dst.load_state_dict(_broken(src.state_dict(), "shape"), strict=False)
+
+
+def test_optimizer_made_before_to_follows_the_move():
+    import optim
+
+    m = nn.Linear(3, 2)
+    opt = optim.SGD(m.parameters(), lr=0.5, momentum=0.9)
+    m.to("strict")
+    w0 = m.weight.numpy().copy()
+    x = tl.Tensor(np.ones((4, 3), dtype=np.float32), device="strict")
+    (m(x) ** 2).sum().backward()
+    expected = w0 - 0.5 * m.weight.grad.numpy()  # first momentum step: v = g
+    opt.step()
+    assert m.weight.device == "strict"
+    np.testing.assert_allclose(m.weight.numpy(), expected, rtol=1e-6)
