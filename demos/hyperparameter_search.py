@@ -35,6 +35,7 @@ from tinygrad_lite.hparam import (
     grid_search,
     narrow,
     random_search,
+    widen,
 )
 from tinygrad_lite.train import NonFiniteLossError, evaluate, fit
 
@@ -72,19 +73,6 @@ def train_trial(params: dict, seed: int, *, dataset: str = "digits", data_dir: s
         _, val_acc = evaluate(model, loss_fn, (split.x_val, split.y_val), device=device)
         _, train_acc = evaluate(model, loss_fn, (split.x_train, split.y_train), device=device)
     return {"val_acc": val_acc, "train_acc": train_acc, "diverged": diverged}
-
-
-def widen(space: dict, result, frac: float, extend: float) -> dict:
-    """Each numeric range whose best value lies within ``frac`` of an edge (on the sampling
-    scale), moved out by ``extend`` on that side: what ``border_warnings`` suggests."""
-    best, out = result.best, dict(space)
-    for name, s in space.items():
-        u, (a, b) = s.to_unit(best.params[name]), s.scale_bounds
-        if u <= frac:
-            out[name] = s.with_scale_bounds(a - extend, b)
-        elif u >= 1 - frac:
-            out[name] = s.with_scale_bounds(a, b + extend)
-    return out
 
 
 def executor_for(args):

@@ -22,6 +22,7 @@ from tinygrad_lite.hparam import (
     grid_search,
     narrow,
     random_search,
+    widen,
 )
 
 SPACE = {"lr": LogUniform(1e-6, 1e-3), "reg": LogUniform(1e-5, 1e5), "act": Choice(["relu", "tanh"])}
@@ -269,6 +270,17 @@ def test_border_warning_fires_at_the_edge_only():
                            frac=0.2) == [
         ("careful with best values on border: drop = 8.500000e-01 lies within 20% of the upper edge "
          "of uniform(0, 1); consider widening it to uniform(0, 2)")]
+
+
+def test_widen_moves_only_the_flagged_edges():
+    space = {"lr": LogUniform(1e-4, 1e-2), "drop": Uniform(0, 1), "act": Choice(["a", "b"])}
+    res = _result(space, [({"lr": 9e-3, "drop": 0.5, "act": "a"}, 1.0),
+                          ({"lr": 1e-3, "drop": 0.5, "act": "b"}, 0.0)])
+    wide = widen(space, res, extend=2.0)
+    assert (wide["lr"].lo, wide["drop"], wide["act"]) == (1e-4, space["drop"], space["act"])
+    assert math.isclose(wide["lr"].hi, 1.0)  # 10**(-2 + 2)
+    central = _result(space, [({"lr": 1e-3, "drop": 0.5, "act": "a"}, 1.0)])
+    assert widen(space, central) == space
 
 
 # ---- saving and plotting ---------------------------------------------------------------------

@@ -11,7 +11,7 @@ metrics with "val_acc"). It needs no part of the library: any picklable callable
 from .result import SearchResult, Trial, format_trial
 from .search import grid_points, grid_search, random_search, run_trials, trial_streams
 from .spaces import Choice, LogUniform, Space, Uniform
-from .stages import border_warnings, narrow
+from .stages import border_warnings, narrow, widen
 
 __all__ = [
     "Choice",
@@ -28,4 +28,5 @@ __all__ = [
     "random_search",
     "run_trials",
     "trial_streams",
+    "widen",
 ]

@@ -7,7 +7,7 @@ from typing import Any
 from .result import SearchResult, _format_value
 from .spaces import Choice, Space, Uniform, check_space
 
-__all__ = ["border_warnings", "narrow"]
+__all__ = ["border_warnings", "narrow", "widen"]
 
 
 def _top_trials(result: SearchResult, top_k: Any, fn: str) -> list:
@@ -61,10 +61,27 @@ def narrow(space: dict, result: SearchResult, top_k: int = 5, margin: float = 0.
     return out
 
 
-def _check_fraction(x: Any, name: str, upper: float) -> float:
-    if isinstance(x, bool) or not isinstance(x, (int, float)) or not 0 < x < upper:
-        raise ValueError(f"border_warnings: {name} must be in (0, {upper:g}), got {x!r}")
-    return float(x)
+def _borders(space: dict, result: SearchResult, frac: float, extend: float | None, fn: str):
+    """(name, best value, side, widened space) for each numeric hyperparameter whose best
+    value u (its position in the range on the sampling scale) has u <= frac or u >= 1 - frac."""
+    check_space(space, fn)
+    if isinstance(frac, bool) or not isinstance(frac, (int, float)) or not 0 < frac < 0.5:
+        raise ValueError(f"{fn}: frac must be in (0, 0.5), got {frac!r}")
+    if extend is not None and (isinstance(extend, bool) or not isinstance(extend, (int, float))
+                               or not extend > 0):
+        raise ValueError(f"{fn}: extend must be None or a number > 0, got {extend!r}")
+    best = _top_trials(result, 1, fn)[0]
+    for name, s in space.items():
+        if not isinstance(s, Uniform):
+            continue
+        v = _values([best], name, fn)[0]
+        u = s.to_unit(v)
+        a, b = s.scale_bounds
+        step = extend if extend is not None else (1.0 if s.log else b - a)
+        if u <= frac:
+            yield name, v, "lower", s.with_scale_bounds(a - step, b)
+        elif u >= 1 - frac:
+            yield name, v, "upper", s.with_scale_bounds(a, b + step)
 
 
 def border_warnings(space: dict, result: SearchResult, frac: float = 0.1,
@@ -78,27 +95,14 @@ def border_warnings(space: dict, result: SearchResult, frac: float = 0.1,
     for LogUniform (10**uniform(-4, -3) -> 10**uniform(-4, -2)) and the range's width for
     Uniform. Categorical hyperparameters have no border.
     """
-    check_space(space, "border_warnings")
-    frac = _check_fraction(frac, "frac", 0.5)
-    if extend is not None and (isinstance(extend, bool) or not isinstance(extend, (int, float))
-                               or not extend > 0):
-        raise ValueError(f"border_warnings: extend must be None or a number > 0, got {extend!r}")
-    best = _top_trials(result, 1, "border_warnings")[0]
-    msgs = []
-    for name, s in space.items():
-        if not isinstance(s, Uniform):
-            continue
-        v = _values([best], name, "border_warnings")[0]
-        u = s.to_unit(v)
-        a, b = s.scale_bounds
-        step = extend if extend is not None else (1.0 if s.log else b - a)
-        if u <= frac:
-            side, wider = "lower", s.with_scale_bounds(a - step, b)
-        elif u >= 1 - frac:
-            side, wider = "upper", s.with_scale_bounds(a, b + step)
-        else:
-            continue
-        msgs.append(f"careful with best values on border: {name} = {_format_value(float(v))} lies "
-                    f"within {frac:.0%} of the {side} edge of {s.describe()}; "
-                    f"consider widening it to {wider.describe()}")
-    return msgs
+    return [f"careful with best values on border: {name} = {_format_value(float(v))} lies "
+            f"within {frac:.0%} of the {side} edge of {space[name].describe()}; "
+            f"consider widening it to {wider.describe()}"
+            for name, v, side, wider in _borders(space, result, frac, extend, "border_warnings")]
+
+
+def widen(space: dict, result: SearchResult, frac: float = 0.1, extend: float | None = None) -> dict:
+    """``space`` with every range that ``border_warnings`` flags widened as it suggests."""
+    out = dict(space)
+    out.update((name, wider) for name, _, _, wider in _borders(space, result, frac, extend, "widen"))
+    return out
