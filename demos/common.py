@@ -17,9 +17,11 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import nn  # noqa: E402
-import tinygrad_lite as tl  # noqa: E402
-from tinygrad_lite.data import Split, Standardize, load_dataset  # noqa: E402
+import itertools
+
+import nn
+import tinygrad_lite as tl
+from tinygrad_lite.data import Split, Standardize, load_dataset
 
 ACTIVATIONS = {
     "sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU, "leaky_relu": nn.LeakyReLU,
@@ -64,7 +66,7 @@ def mlp(sizes: list[int], activation: str = "relu", batchnorm: bool = False, dro
     """Linear layers of ``sizes`` (input, hidden..., classes) with ``activation`` (and
     batch norm before it, dropout after it) between them; no activation on the scores."""
     layers: list = []
-    for i, (n_in, n_out) in enumerate(zip(sizes, sizes[1:])):
+    for i, (n_in, n_out) in enumerate(itertools.pairwise(sizes)):
         layers.append(nn.Linear(n_in, n_out))
         if i < len(sizes) - 2:
             if batchnorm:

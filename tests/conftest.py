@@ -6,7 +6,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from tinygrad_lite import backend  # noqa: E402
+from tinygrad_lite import backend
 
 DEVICES = [
     "cpu",
