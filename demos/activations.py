@@ -289,9 +289,7 @@ def main(argv=None) -> dict:
                "dead": {a: {f"{lr:g}": float(np.mean([d for d, _ in v])) for lr, v in by.items()}
                         for a, by in dead.items()},
                "files": [str(f) for f in files], "time_s": time.perf_counter() - t0}
-    common.save_results(out, results)
-    print(f"done in {results['time_s']:.1f}s")
-    return results
+    return common.finish(out, results)
 
 
 if __name__ == "__main__":

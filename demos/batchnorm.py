@@ -212,9 +212,7 @@ def main(argv=None) -> dict:
                "diverged": {f"bn={bn} std={s:g} lr={lr:g}": c["diverged"] for (bn, s, lr), c in cells.items()},
                "spread": spread, "modes": mode_rows, "files": [str(f) for f in files],
                "time_s": time.perf_counter() - t0}
-    common.save_results(out, results)
-    print(f"done in {results['time_s']:.1f}s")
-    return results
+    return common.finish(out, results)
 
 
 if __name__ == "__main__":

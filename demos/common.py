@@ -105,6 +105,13 @@ def save_results(out: Path, results: dict, name: str = "results.json") -> Path:
     return path
 
 
+def finish(out: Path, results: dict) -> dict:
+    """Save the demo's results (with its ``time_s``), say how long it took, return them."""
+    save_results(out, results)
+    print(f"done in {results['time_s']:.1f}s")
+    return results
+
+
 def _jsonable(v):
     if isinstance(v, np.generic):
         return v.item()

@@ -200,9 +200,7 @@ def main(argv=None) -> dict:
     results = {"dataset": split.name, "pixels": [pi, pj], "balance": balance_rows,
                "speed": {n: {k: v for k, v in b.items() if k != "history"} for n, b in best.items()},
                "files": [str(f) for f in files], "time_s": time.perf_counter() - t0}
-    common.save_results(out, results)
-    print(f"done in {results['time_s']:.1f}s")
-    return results
+    return common.finish(out, results)
 
 
 if __name__ == "__main__":

@@ -229,9 +229,7 @@ def main(argv=None) -> dict:
     results = {"dataset": split.name, "examples": len(x_host), "seeds": seeds, "cost": args.cost,
                "lecture": LECTURE, **summary, "files": [str(f) for f in files],
                "time_s": time.perf_counter() - t0}
-    common.save_results(out, results)
-    print(f"done in {results['time_s']:.1f}s")
-    return results
+    return common.finish(out, results)
 
 
 if __name__ == "__main__":

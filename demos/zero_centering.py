@@ -231,9 +231,7 @@ def main(argv=None) -> dict:
     results = {"dataset": split.name, "signs": signs,
                "toy": {f"{n} | {m}": r for (n, m), r in toy_rows.items()},
                "files": [str(f) for f in files], "time_s": time.perf_counter() - t0}
-    common.save_results(out, results)
-    print(f"done in {results['time_s']:.1f}s")
-    return results
+    return common.finish(out, results)
 
 
 if __name__ == "__main__":
