@@ -2,6 +2,11 @@
 import os
 import sys
 
+# The tests multiply small matrices, for which BLAS threads only add contention (on a busy
+# 2-core machine they spin and make some tests 10-100x slower). Must precede numpy's import.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
