@@ -36,6 +36,9 @@ def parse_args(argv):
     p.add_argument("--json", "--out", dest="json", help="result file (default results_cpu.json, "
                    "or results_gpu.json when the GPU section ran)")
     p.add_argument("--threads", type=int, help="BLAS and torch threads (default: NumPy's BLAS default)")
+    p.add_argument("--clock", choices=tuple(common.CLOCKS), default="wall",
+                   help="CPU sections timed by wall clock or by this thread's CPU time "
+                        "(cpu needs --threads 1; it is steadier on a busy machine)")
     p.add_argument("--no-memory", action="store_true", help="skip the peak-memory section")
     p.add_argument("--profile", action="store_true", help="profile the tinygrad_lite step and exit")
     p.add_argument("--profile-batch", type=int, default=64)
@@ -173,6 +176,8 @@ def profile(batch: int, steps: int = 300) -> None:
 
 def main(argv=None) -> dict | None:
     args = parse_args(argv)
+    if args.clock == "cpu" and args.threads != 1:
+        raise SystemExit("--clock cpu needs --threads 1: other threads' work would not be counted")
     if args.threads:
         common.set_blas_threads(args.threads)
     if args.profile:
@@ -181,11 +186,14 @@ def main(argv=None) -> dict | None:
     threads = common.blas_threads() or os.cpu_count()
     torch = common.import_torch(threads)
     rounds, target_s = (3, 0.05) if args.quick else (9, 0.2)
-    results = {"machine": common.machine_info(torch), "rounds": rounds, "targets": TARGETS}
+    results = {"machine": common.machine_info(torch), "rounds": rounds, "targets": TARGETS,
+               "clock": args.clock}
     print("machine:", json.dumps(results["machine"]))
+    print(f"clock: {args.clock} ({'thread CPU time' if args.clock == 'cpu' else 'wall time'})")
     if results["machine"]["load_avg_1min"] > 0.5:
         print("WARNING: the machine is busy (load average above 0.5): timings will be noisy")
     if args.device in ("all", "cpu"):
+        common.set_clock(args.clock)
         results["mlp"] = mlp_section(torch, rounds, target_s)
         print_mlp(results["mlp"])
         results["ops"] = ops_section(torch, rounds, target_s / 4)
@@ -194,6 +202,7 @@ def main(argv=None) -> dict | None:
             results["memory"] = memory_section(torch, threads, BATCHES[:1] if args.quick else BATCHES)
             print_memory(results["memory"])
     if args.device in ("all", "cuda"):
+        common.set_clock("wall")  # the GPU section compares with device-event times
         results["gpu"] = gpu.run_gpu(torch, rounds, target_s)
         print_gpu(results["gpu"])
     results["load_avg_1min_end"] = os.getloadavg()[0]

@@ -11,7 +11,9 @@ Subclasses implement ``_hyper(group)``, the group's hyperparameters as a tuple o
 Python numbers, and ``_update(x, g, slot, hyper)``, which changes the parameter
 array ``x`` in place from its gradient ``g``, keeping buffers in ``slot.state``
 (made with ``_buffer``) and using the two preallocated arrays ``slot.work`` for
-temporaries, so that a step allocates nothing.
+temporaries, so that a step allocates nothing. A subclass whose update works piece
+by piece sets ``_full_work = False``: it then gets no ``slot.work`` (two arrays the
+size of the largest parameter) and takes small buffers from ``_scratch`` instead.
 Gradients are read-only: they may alias other arrays.
 """
 from __future__ import annotations
@@ -72,12 +74,14 @@ def decayed_grad(x, g, weight_decay: float, out):
 
 class _Slot:
     """What ``step()`` keeps per parameter: the array ``x`` it was made for (``p.data``),
-    the parameter's ``state``, its array module ``xp`` and two ``work`` arrays like ``x``."""
+    the parameter's ``state``, its array module ``xp``, two ``work`` arrays like ``x`` (None
+    when the optimizer sets ``_full_work = False``) and a subclass's cached ``plan``."""
 
-    __slots__ = ("state", "work", "x", "xp")
+    __slots__ = ("plan", "state", "work", "x", "xp")
 
     def __init__(self, x, state: dict, xp, work: tuple):
         self.x, self.state, self.xp, self.work = x, state, xp, work
+        self.plan = None  # what a subclass caches about how to update x (SGD: its pieces)
 
 
 class Optimizer:
@@ -87,6 +91,8 @@ class Optimizer:
     groups) with a ``"params"`` entry and any per-group hyperparameters; ``defaults``
     fills the hyperparameters a group does not give.
     """
+
+    _full_work = True  # give every slot two work arrays shaped like its parameter
 
     def __init__(self, params: Iterable, defaults: dict):
         name = type(self).__name__
@@ -195,7 +201,8 @@ class Optimizer:
                 raise ValueError(f"{type(self).__name__}: state {key!r} of shape {value.shape} "
                                  f"does not fit a parameter now of shape {x.shape}")
             state[key] = _placed(value, x)
-        slot = self._slots[p] = _Slot(x, state, xp_of(x), (self._work(x, 0), self._work(x, 1)))
+        work = (self._work(x, 0), self._work(x, 1)) if self._full_work else None
+        slot = self._slots[p] = _Slot(x, state, xp_of(x), work)
         return slot
 
     def _work(self, x, i: int):
@@ -207,6 +214,15 @@ class Optimizer:
             largest = max(p.size for g in self.param_groups for p in g["params"])
             buf = self._work_bufs[key] = xp_of(x).empty(max(largest, x.size), dtype=x.dtype)
         return buf[: x.size].reshape(x.shape)
+
+    def _scratch(self, x, size: int, i: int):
+        """Flat scratch buffer ``i`` of at least ``size`` elements of ``x``'s array type and
+        dtype, shared by all parameters (for updates done piece by piece)."""
+        key = (type(x), x.dtype, "scratch", i)
+        buf = self._work_bufs.get(key)
+        if buf is None or buf.size < size:
+            buf = self._work_bufs[key] = xp_of(x).empty(size, dtype=x.dtype)
+        return buf
 
     @staticmethod
     def _buffer(state: dict, name: str, x, fill: float = 0.0):

@@ -6,6 +6,11 @@ gradient of the output and returns one gradient per input (None where
 ``self.needs_input_grad`` says none is needed). Broadcast gradients may come back
 in the broadcast shape: the engine reduces them to the input's shape
 (``sum_to``) and casts them to its dtype, here and nowhere else.
+
+Gradients are read-only: ``backward`` must not write into ``grad`` or into an
+array it returns after returning it, because one array may be handed to several
+inputs (``Add`` returns ``grad`` twice) and may become a leaf's ``.grad`` as is.
+Arrays a ``backward`` creates itself may be changed in place before returning.
 """
 from __future__ import annotations
 
@@ -43,7 +48,7 @@ class Function:
     """Base class of every differentiable op. Subclass it and call ``MyOp.apply(*tensors)``."""
 
     def __init__(self, tensors):
-        self.needs_input_grad = tuple(t.requires_grad for t in tensors)
+        self.needs_input_grad = tuple([t.requires_grad for t in tensors])  # list: faster than a genexpr
         self.parents = tensors
 
     def forward(self, *arrays, **kwargs):
@@ -64,8 +69,9 @@ class Function:
                 )
         ctx = cls(tensors)
         out = ctx.forward(*[t.data for t in tensors], **kwargs)
-        wrap = tensors[0]._wrap
-        return wrap(out, device, ctx if _grad_enabled and any(ctx.needs_input_grad) else None)
+        # no graph node without a gradient to send back: ctx (and what it saved) is dropped
+        record = _grad_enabled and True in ctx.needs_input_grad
+        return tensors[0]._wrap(out, device, ctx if record else None)
 
 
 def sum_to(grad, shape):
@@ -86,41 +92,49 @@ _FREED_MESSAGE = (
 )
 
 
-def _topological_order(root):
-    """Nodes that need a gradient, root first, each after every node that uses it.
+def _graph(root):
+    """(ops, leaves): the nodes of root's graph that need a gradient, ops (nodes made by
+    a Function) in topological order, each after every node it uses (root last), and the
+    leaves. Leaves use nothing, so they can all come after every op: only ops are sorted.
 
     Raises before any gradient is touched if part of the graph was freed."""
-    order, seen, stack = [], set(), [(root, False)]
+    if root._ctx is None:
+        return [], [root]
+    ops, leaves, seen, stack = [], [], set(), [(root, False)]
     while stack:
         node, expanded = stack.pop()
         if expanded:
-            order.append(node)
+            ops.append(node)
             continue
-        if id(node) in seen:
+        if id(node) in seen:  # marked when expanded, not when pushed: that keeps the order right
             continue
         seen.add(id(node))
-        stack.append((node, True))
         ctx = node._ctx
         if ctx is _FREED:
             raise RuntimeError(_FREED_MESSAGE)
-        if ctx is not None:
-            stack.extend((p, False) for p in ctx.parents if p.requires_grad and id(p) not in seen)
-    order.reverse()
-    return order
+        stack.append((node, True))
+        for p in ctx.parents:
+            if not p.requires_grad or id(p) in seen:
+                continue
+            if p._ctx is None:
+                seen.add(id(p))
+                leaves.append(p)
+            else:
+                stack.append((p, False))
+    return ops, leaves
 
 
 def backward(root, grad, retain_graph=False):
     """Accumulate d(root)/d(leaf) * grad into the ``.grad`` of every leaf that requires grad."""
+    ops, leaves = _graph(root)
     grads = {id(root): grad}
-    for node in _topological_order(root):
-        g = grads.pop(id(node), None)
+    while ops:
+        # popped, not iterated: a node (and its forward output) can be freed once handled
+        node = ops.pop()
         ctx = node._ctx
-        if ctx is None:  # a leaf
-            if g is not None:
-                node._accumulate_grad(g)
-            continue
         if not retain_graph:
             node._ctx = _FREED
+        g = grads.pop(id(node), None)
         if g is None:
             continue
         gxs = ctx.backward(g)
@@ -129,10 +143,16 @@ def backward(root, grad, retain_graph=False):
         for p, gx, needed in zip(ctx.parents, gxs, ctx.needs_input_grad):
             if gx is None or not needed:
                 continue
-            if gx.shape != p.data.shape:
-                gx = sum_to(gx, p.data.shape)
-                assert gx.shape == p.data.shape, f"{type(ctx).__name__}: gradient of shape {gx.shape}"
-            if gx.dtype != p.data.dtype:
-                gx = gx.astype(p.data.dtype)
+            data = p.data
+            if gx.shape != data.shape:
+                gx = sum_to(gx, data.shape)
+                assert gx.shape == data.shape, f"{type(ctx).__name__}: gradient of shape {gx.shape}"
+            if gx.dtype != data.dtype:
+                gx = gx.astype(data.dtype)
             key = id(p)
-            grads[key] = grads[key] + gx if key in grads else gx
+            prev = grads.get(key)
+            grads[key] = gx if prev is None else prev + gx  # never in place: gradients are shared
+    for leaf in leaves:
+        g = grads.pop(id(leaf), None)
+        if g is not None:
+            leaf._accumulate_grad(g)

@@ -146,13 +146,24 @@ class Tensor:
             grad = backend.to_device(grad.data if isinstance(grad, Tensor) else grad, self.device)
             if grad.shape != self.shape:
                 raise ValueError(f"backward(): grad of shape {grad.shape} for output of shape {self.shape}")
-            grad = grad.astype(self.dtype, copy=False)
+            # a copy: leaves' gradients may be views of it, and the caller may reuse its array
+            grad = grad.astype(self.dtype, copy=True)
         autograd.backward(self, grad, retain_graph)
 
     def _accumulate_grad(self, g):
+        """Store or add ``g``, an array made during this backward pass, as this leaf's gradient.
+
+        ``g`` may be a view (a transposed or sliced gradient) or be shared with other
+        leaves (Add gives one array to both inputs): that is safe because the engine
+        and every Function's backward only read gradients, and a user's ``grad`` is
+        copied by ``backward()``, so nothing writes to that memory later. Copying every
+        non-contiguous view would cost a full pass over e.g. a weight gradient. Only
+        a broadcast view (stride 0: one element standing for many, read-only in
+        NumPy) is copied, so that the leaf's gradient is an ordinary array.
+        """
         if self.grad is None:
             g = xp_of(g).asarray(g)
-            if not g.flags.c_contiguous:  # a broadcast view: give the leaf its own memory
+            if 0 in g.strides and g.size > 1:
                 g = g.copy()
             self.grad = Tensor._wrap(g, self.device)
         else:

@@ -1,0 +1,119 @@
+"""The fused linear op (nn.functional.Linear) and the engine's rules for leaf gradients.
+
+Expected values come from a float64 NumPy transcription of y = x W^T + b and of its
+gradients (gx = g W, gW = g^T x, gb = sum_i g_i), and from finite differences.
+"""
+import numpy as np
+import pytest
+
+import nn.functional as F
+import tinygrad_lite as tl
+
+# input shape for (in_features=3): one sample as a vector, one sample as a row, a batch,
+# and batch axes before the feature axis
+X_SHAPES = [(3,), (1, 3), (5, 3), (2, 4, 3)]
+
+
+def _arrays(x_shape, dtype, seed=0):
+    rng = np.random.default_rng(seed)
+    x, w, b = (rng.standard_normal(s).astype(dtype) for s in (x_shape, (2, 3), (2,)))
+    return x, w, b
+
+
+@pytest.mark.parametrize("x_shape", X_SHAPES)
+@pytest.mark.parametrize("bias", [True, False])
+def test_linear_gradcheck(device, x_shape, bias):
+    x, w, b = (tl.Tensor(a, requires_grad=True, device=device) for a in _arrays(x_shape, np.float64))
+    if bias:
+        assert tl.gradcheck(F.linear, x, w, b)
+    else:
+        assert tl.gradcheck(F.linear, x, w)
+
+
+@pytest.mark.parametrize("x_shape", X_SHAPES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_linear_values_and_gradients_match_numpy(device, x_shape, dtype):
+    x0, w0, b0 = _arrays(x_shape, dtype, seed=1)
+    x, w, b = (tl.Tensor(a, requires_grad=True, device=device) for a in (x0, w0, b0))
+    out = F.linear(x, w, b)
+    g0 = np.random.default_rng(2).standard_normal(x_shape[:-1] + (2,)).astype(dtype)
+    out.backward(tl.Tensor(g0, device=device))
+
+    x64, w64, g64 = (a.astype(np.float64) for a in (x0, w0, g0))
+    x2, g2 = x64.reshape(-1, 3), g64.reshape(-1, 2)
+    tol = {"rtol": 1e-5, "atol": 1e-5} if dtype == np.float32 else {"rtol": 1e-12, "atol": 1e-12}
+    np.testing.assert_allclose(out.numpy(), x64 @ w64.T + b0, **tol)
+    np.testing.assert_allclose(x.grad.numpy(), (g2 @ w64).reshape(x_shape), **tol)
+    np.testing.assert_allclose(w.grad.numpy(), g2.T @ x2, **tol)
+    np.testing.assert_allclose(b.grad.numpy(), g2.sum(axis=0), **tol)
+    for t in (out, x.grad, w.grad, b.grad):
+        assert t.dtype == dtype and t.device == device
+
+
+def test_linear_computes_only_the_gradients_needed(device):
+    x0, w0, b0 = _arrays((4, 3), np.float32)
+    x = tl.Tensor(x0, device=device)  # data: no gradient
+    w, b = tl.Tensor(w0, requires_grad=True, device=device), tl.Tensor(b0, device=device)
+    F.linear(x, w, b).sum().backward()
+    assert x.grad is None and b.grad is None
+    np.testing.assert_allclose(w.grad.numpy(), np.ones((4, 2)).T @ x0, rtol=1e-6)
+
+
+def test_linear_weight_gradient_is_a_contiguous_array():
+    # the reason the op exists: no transposed view of the (out, in) weight gradient
+    x0, w0, _ = _arrays((5, 3), np.float32)
+    w = tl.Tensor(w0, requires_grad=True)
+    F.linear(tl.Tensor(x0), w).sum().backward()
+    assert w.grad.data.flags.c_contiguous and w.grad.shape == (2, 3)
+
+
+def test_linear_wider_bias_promotes_like_the_composite():
+    x0, w0, b0 = _arrays((4, 3), np.float32)
+    b = tl.Tensor(b0.astype(np.float64))
+    out = F.linear(tl.Tensor(x0), tl.Tensor(w0), b)
+    assert out.dtype == np.float64
+    np.testing.assert_allclose(out.numpy(), x0.astype(np.float64) @ w0.T.astype(np.float64) + b0,
+                               rtol=1e-6)
+
+
+def test_linear_rejects_bad_shapes_naming_them():
+    x, w = tl.ones(4, 3), tl.ones(2, 3)
+    with pytest.raises(ValueError, match=r"bias of shape \(2,\).*\(2, 3\).*\(3,\)"):
+        F.linear(x, w, tl.ones(3))
+    with pytest.raises(ValueError, match=r"\(\.\.\., 3\).*\(4, 2\)"):
+        F.linear(tl.ones(4, 2), w)
+
+
+# ---------------------------------------------------------------- leaf gradients
+def test_broadcast_gradient_becomes_an_ordinary_array(device):
+    # sum's backward hands back a stride-0 view of one element; the leaf gets real memory
+    x = tl.Tensor(np.arange(6.0).reshape(2, 3), requires_grad=True, device=device)
+    x.sum().backward()
+    g = x.grad.data
+    assert 0 not in g.strides and g.flags.writeable
+    np.testing.assert_array_equal(x.grad.numpy(), np.ones((2, 3)))
+
+
+@pytest.mark.parametrize("view", ["transpose", "reshape", "identity"])
+def test_gradient_given_to_backward_is_not_aliased(device, view):
+    x = tl.Tensor(np.arange(6.0).reshape(2, 3), requires_grad=True, device=device)
+    y = {"transpose": x.T, "reshape": x.reshape(3, 2), "identity": x}[view]
+    g = tl.Tensor(np.full(y.shape, 2.0), device=device)
+    y.backward(g)
+    g.data[...] = -1.0  # the caller reuses its array
+    np.testing.assert_array_equal(x.grad.numpy(), np.full((2, 3), 2.0))
+
+
+def test_transposed_leaf_gradient_survives_later_work(device):
+    # p.grad may be a view of an array made in backward: nothing may write to it afterwards
+    rng = np.random.default_rng(3)
+    p0, a0 = rng.standard_normal((3, 4)), rng.standard_normal((5, 3))
+    p = tl.Tensor(p0, requires_grad=True, device=device)
+    a = tl.Tensor(a0, device=device)
+    (a @ p).T.sum().backward()
+    expected = a0.T @ np.ones((5, 4))
+    q = tl.Tensor(p0 * 2, requires_grad=True, device=device)
+    ((a @ q).T * 3.0).sum().backward()  # another graph through the same ops
+    (a @ p).sum().backward()  # accumulating into p.grad makes a new array
+    np.testing.assert_allclose(p.grad.numpy(), 2 * expected)
+    np.testing.assert_allclose(q.grad.numpy(), 3 * expected)
