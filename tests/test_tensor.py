@@ -320,3 +320,13 @@ def _t(shape, device):
 def test_bad_input_raises_a_clear_error(device, call, error, pattern):
     with pytest.raises(error, match=pattern):
         call(device)
+
+
+def test_constructor_copies_so_in_place_updates_never_reach_the_callers_array(device):
+    host = np.arange(4, dtype=np.float32)
+    t = tl.Tensor(host, device=device)
+    t.data += 1  # what an optimizer does to a parameter
+    assert host.tolist() == [0.0, 1.0, 2.0, 3.0]
+    u = tl.Tensor(t)
+    u.data += 1
+    assert t.numpy().tolist() == [1.0, 2.0, 3.0, 4.0]

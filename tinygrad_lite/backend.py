@@ -173,13 +173,14 @@ def to_numpy(array) -> np.ndarray:
     return np.asarray(array)
 
 
-def to_device(array, device: str, dtype=None):
-    """``array`` (backend array, NumPy array, list or scalar) as an array on ``device``."""
+def to_device(array, device: str, dtype=None, copy: bool = False):
+    """``array`` (backend array, NumPy array, list or scalar) as an array on ``device``;
+    a new array when ``copy``, else shared with ``array`` where device and dtype allow."""
     src = device_of(array)
     if src is not None and src != device:
         array = to_numpy(array)
     xp = get_xp(device)
-    return xp.asarray(array, dtype=dtype)
+    return xp.array(array, dtype=dtype, copy=True) if copy else xp.asarray(array, dtype=dtype)
 
 
 def scatter_add(target, index, values) -> None:

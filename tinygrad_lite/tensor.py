@@ -40,6 +40,7 @@ class Tensor:
     arrays keep their dtype unless ``dtype`` is given. ``device`` is "cpu",
     "cuda" or "strict"; by default a device array's own device, and for host
     data (Python values, NumPy arrays) the default device (``set_default_device``).
+    The data is always copied, as by ``torch.tensor``.
     """
 
     __slots__ = ("__weakref__", "_ctx", "data", "device", "grad", "requires_grad")
@@ -53,7 +54,8 @@ class Tensor:
         if dtype is None and src is None:
             probe = np.asarray(data)
             dtype = backend.DEFAULT_FLOAT if probe.dtype.kind == "f" else probe.dtype
-        self.data = backend.to_device(data, device, dtype)
+        # a copy, as torch.tensor: in-place updates (optimizers) never reach the caller's array
+        self.data = backend.to_device(data, device, dtype, copy=True)
         self.device = device
         self.grad = None
         self._ctx = None
