@@ -74,6 +74,23 @@ def test_comparisons_return_bool_without_grad(device):
         np.testing.assert_array_equal(out.numpy(), np.array(expected, dtype=bool))
 
 
+def test_scalars_with_int_and_bool_tensors_follow_numpy(device):
+    b = np.array([True, False])
+    for out, expected in [(tl.Tensor(b, device=device) + 1, b + 1), (tl.Tensor(b, device=device) * 3, b * 3),
+                          (tl.Tensor([1, 2], device=device) * 3, np.array([3, 6])),
+                          (tl.Tensor(b, device=device) + True, b + True)]:
+        assert out.dtype == expected.dtype
+        np.testing.assert_array_equal(out.numpy(), expected)
+    assert tl.arange(np.int64(3), device=device).dtype == np.int64  # NumPy ints count as ints
+
+
+def test_empty_mean_and_too_few_for_ddof_are_nan(device):
+    assert np.isnan(tl.zeros(0, device=device).mean().item())
+    assert np.isnan(tl.zeros(0, 3, device=device).mean(axis=0).numpy()).all()
+    assert np.isnan(tl.Tensor([2.0], device=device).var(ddof=1).item())
+    assert tl.Tensor([1.0, 3.0], device=device).var(ddof=1).item() == 2.0
+
+
 def test_casts(device):
     x = tl.Tensor([1.7, -2.2], device=device, requires_grad=True)
     i = x.astype(np.int64)
@@ -209,6 +226,7 @@ def test_to_device_makes_a_new_leaf(device):
 @pytest.mark.parametrize("op, name", [
     (lambda a, b: a + b, "Add"), (lambda a, b: a * b, "Mul"), (lambda a, b: a @ b, "Matmul"),
     (lambda a, b: tl.concatenate([a, b]), "Concatenate"), (lambda a, b: tl.where(a > 0, a, b), "Where"),
+    (lambda a, b: a < b, "lt"), (lambda a, b: a == b, "eq"),
 ])
 def test_mixed_devices_raise(op, name):
     a = tl.Tensor([1.0, 2.0], device="cpu")
@@ -221,6 +239,28 @@ def test_mixed_device_cond_in_where_raises():
     a = tl.Tensor([1.0, 2.0], device="strict")
     with pytest.raises(ValueError, match="where.*'cpu'.*'strict'"):
         tl.where(tl.Tensor([True, False]), a, a)
+
+
+def test_values_follow_the_tensors_device_not_the_default(device):
+    before = tl.get_default_device()
+    other = "cpu" if device != "cpu" else "strict"
+    try:
+        tl.set_default_device(other)
+        assert tl.Tensor(tl.Tensor([1.0], device=device)).device == device
+        cond = tl.Tensor([True, False], device=device)
+        out = tl.where(cond, 1.0, 2.0)  # scalar values: the result lives with cond
+        assert out.device == device and out.tolist() == [1.0, 2.0]
+    finally:
+        tl.set_default_device(before)
+    for t in (tl.Tensor(3.0, device=device).argmax(), tl.Tensor([1.0, 5.0], device=device).argmin()):
+        assert backend.device_of(t.data) == device
+
+
+def test_index_tensor_from_another_device_moves_with_the_data(device):
+    x = tl.Tensor([1.0, 2.0, 3.0], device=device, requires_grad=True)
+    idx = tl.Tensor([2, 2, 0], device="cpu" if device != "cpu" else "strict")
+    (x[idx] * tl.Tensor([1.0, 2.0, 4.0], device=device)).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [4.0, 0.0, 3.0])
 
 
 def test_strict_device_refuses_host_arrays():
@@ -308,6 +348,8 @@ def _t(shape, device):
     (lambda d: _t((2, 3), d).permute(0, 0), ValueError, "permutation"),
     (lambda d: _t((2, 3), d).squeeze(1), ValueError, "size 3"),
     (lambda d: _t((2, 3), d).unsqueeze(4), ValueError, "out of range"),
+    (lambda d: _t((2, 3), d).unsqueeze((0, 1)), TypeError, r"int.*\(0, 1\)"),
+    (lambda d: _t((2, 3), d).flatten((0, 1)), TypeError, "int"),
     (lambda d: _t((2, 3), d).expand(3, 3), ValueError, "broadcast"),
     (lambda d: tl.concatenate([]), ValueError, "at least one"),
     (lambda d: tl.concatenate([_t((2, 3), d), _t((2, 4), d)]), ValueError, "dimension"),

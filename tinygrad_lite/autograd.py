@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import functools
 
+from . import backend
+
 _grad_enabled = True
 _FREED = object()  # marks a node whose graph was released by backward()
 
@@ -44,6 +46,11 @@ class no_grad:
         return wrapper
 
 
+def device_error(op: str, a: str, b: str) -> ValueError:
+    """The error of an op given tensors on devices ``a`` and ``b``."""
+    return ValueError(f"{op}: inputs are on different devices, {a!r} and {b!r}; move them with .to(device)")
+
+
 class Function:
     """Base class of every differentiable op. Subclass it and call ``MyOp.apply(*tensors)``."""
 
@@ -63,10 +70,7 @@ class Function:
         device = tensors[0].device
         for t in tensors:
             if t.device != device:
-                raise ValueError(
-                    f"{cls.__name__}: inputs are on different devices, {device!r} and "
-                    f"{t.device!r}; move them with .to(device)"
-                )
+                raise device_error(cls.__name__, device, t.device)
         ctx = cls(tensors)
         out = ctx.forward(*[t.data for t in tensors], **kwargs)
         # no graph node without a gradient to send back: ctx (and what it saved) is dropped
@@ -155,4 +159,24 @@ def backward(root, grad, retain_graph=False):
     for leaf in leaves:
         g = grads.pop(id(leaf), None)
         if g is not None:
-            leaf._accumulate_grad(g)
+            _accumulate(leaf, g)
+
+
+def _accumulate(leaf, g):
+    """Store or add ``g``, an array made during this backward pass, as ``leaf``'s gradient.
+
+    ``g`` may be a view (a transposed or sliced gradient) or be shared with other
+    leaves (Add gives one array to both inputs): that is safe because the engine
+    and every Function's backward only read gradients, and a user's ``grad`` is
+    copied by ``Tensor.backward()``, so nothing writes to that memory later. Copying
+    every non-contiguous view would cost a full pass over e.g. a weight gradient. Only
+    a broadcast view (stride 0: one element standing for many, read-only in NumPy)
+    is copied, so that the leaf's gradient is an ordinary array.
+    """
+    if leaf.grad is None:
+        g = backend.get_xp(leaf.device).asarray(g)  # NumPy reductions may give a scalar
+        if 0 in g.strides and g.size > 1:
+            g = g.copy()
+        leaf.grad = leaf._wrap(g, leaf.device)
+    else:
+        leaf.grad = leaf._wrap(leaf.grad.data + g, leaf.device)

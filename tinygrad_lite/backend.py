@@ -150,6 +150,7 @@ def set_default_device(device: str) -> None:
 
 
 def get_default_device() -> str:
+    """Device used by new tensors that name none."""
     return _default_device
 
 
@@ -219,18 +220,20 @@ def _float_dtype(dtype):
     return dtype
 
 
+def _draw(method: str, device: str, shape, dtype):
+    _check_device(device)
+    out = getattr(_generator(device), method)(shape, dtype=_float_dtype(dtype))
+    return _strict(out) if device == "strict" else out
+
+
 def random(device: str, shape, dtype=None):
     """Uniform samples in [0, 1) from the device's seeded generator."""
-    _check_device(device)
-    out = _generator(device).random(shape, dtype=_float_dtype(dtype))
-    return _strict(np.asarray(out)) if device == "strict" else out
+    return _draw("random", device, shape, dtype)
 
 
 def randn(device: str, shape, dtype=None):
     """Standard normal samples from the device's seeded generator."""
-    _check_device(device)
-    out = _generator(device).standard_normal(shape, dtype=_float_dtype(dtype))
-    return _strict(np.asarray(out)) if device == "strict" else out
+    return _draw("standard_normal", device, shape, dtype)
 
 
 def get_rng_state() -> dict:
@@ -239,6 +242,7 @@ def get_rng_state() -> dict:
 
 
 def set_rng_state(state: dict) -> None:
+    """Restore what ``get_rng_state`` returned: the same numbers follow."""
     global _seed
     _generators.clear()
     _seed = state["seed"]

@@ -1,12 +1,11 @@
 """Tensor factories. Random ones draw from the device's generator, seeded by ``manual_seed``."""
 from __future__ import annotations
 
+from numbers import Integral
+
 from . import backend
 from .tensor import Tensor
-
-
-def _shape(shape):
-    return tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else tuple(shape)
+from .tensor import _varargs as _shape
 
 
 def _make(array, device, requires_grad):
@@ -26,10 +25,12 @@ def full(shape, value, dtype=None, device=None, requires_grad=False):
 
 
 def zeros(*shape, dtype=None, device=None, requires_grad=False):
+    """A tensor of ``shape`` (``zeros(2, 3)`` or ``zeros((2, 3))``) filled with 0."""
     return full(_shape(shape), 0, dtype, device, requires_grad)
 
 
 def ones(*shape, dtype=None, device=None, requires_grad=False):
+    """A tensor of ``shape`` filled with 1."""
     return full(_shape(shape), 1, dtype, device, requires_grad)
 
 
@@ -39,13 +40,14 @@ def arange(start, stop=None, step=1, dtype=None, device=None, requires_grad=Fals
     if stop is None:
         start, stop = 0, start
     if dtype is None:
-        is_int = all(isinstance(v, int) for v in (start, stop, step))
+        is_int = all(isinstance(v, Integral) for v in (start, stop, step))  # NumPy ints too
         dtype = "int64" if is_int else backend.DEFAULT_FLOAT
     xp = backend.get_xp(device)
     return _make(xp.arange(start, stop, step, dtype=dtype), device, requires_grad)
 
 
 def eye(n, m=None, dtype=None, device=None, requires_grad=False):
+    """The ``n`` x ``m`` (default ``n`` x ``n``) identity matrix: 1 on the diagonal, 0 elsewhere."""
     device = _device(device)
     xp = backend.get_xp(device)
     return _make(xp.eye(n, m, dtype=dtype or backend.DEFAULT_FLOAT), device, requires_grad)

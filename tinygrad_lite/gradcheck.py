@@ -25,7 +25,7 @@ def gradcheck(fn, *inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
     """
     # fresh C-contiguous float64 copies: perturbing them through a flat view must reach fn
     xs = [
-        Tensor(t.data.astype(np.float64, order="C"), requires_grad=True)
+        Tensor(t.data.astype(np.float64, order="C"), requires_grad=True, device=t.device)
         if isinstance(t, Tensor) and t.requires_grad else t
         for t in inputs
     ]

@@ -91,15 +91,14 @@ class Neg(Function):
 
 class Maximum(Function):
     def forward(self, x, y):
-        xp = xp_of(x)
-        out = xp.maximum(x, y)
-        # 1 where x wins, 0 where y wins, 1/2 on ties
-        self.wx = (x > y) + 0.5 * (x == y)
-        return out
+        self.x, self.y = x, y  # the weights are built in backward: no work when no graph is kept
+        return xp_of(x).maximum(x, y)
 
     def backward(self, grad):
-        gx = grad * self.wx.astype(grad.dtype) if self.needs_input_grad[0] else None
-        gy = grad * (1 - self.wx).astype(grad.dtype) if self.needs_input_grad[1] else None
+        x, y = self.x, self.y
+        wx = ((x > y) + 0.5 * (x == y)).astype(grad.dtype)  # 1 where x wins, 0 where y wins, 1/2 on ties
+        gx = grad * wx if self.needs_input_grad[0] else None
+        gy = grad * (1 - wx) if self.needs_input_grad[1] else None
         return gx, gy
 
 
@@ -165,16 +164,15 @@ class Abs(Function):
 
 class Clip(Function):
     def forward(self, x, lo, hi):
-        xp = xp_of(x)
-        self.mask = xp.ones(x.shape, dtype=bool)
-        if lo is not None:
-            self.mask &= x >= lo
-        if hi is not None:
-            self.mask &= x <= hi
-        return xp.clip(x, lo, hi).astype(x.dtype, copy=False)
+        self.x, self.lo, self.hi = x, lo, hi
+        # astype: NumPy 2 promotes float32 clipped by a NumPy float64 bound to float64
+        return xp_of(x).clip(x, lo, hi).astype(x.dtype, copy=False)
 
     def backward(self, grad):
-        return grad * self.mask
+        x, lo, hi = self.x, self.lo, self.hi
+        if lo is not None:
+            grad = grad * (x >= lo)
+        return grad * (x <= hi) if hi is not None else grad
 
 
 # ---------------------------------------------------------------- activations

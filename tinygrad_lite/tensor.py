@@ -5,6 +5,8 @@ from them and has no backward of its own.
 """
 from __future__ import annotations
 
+import operator
+
 import numpy as np  # dtypes and Python-scalar checks only; arrays come from the backend
 
 from . import autograd, backend
@@ -31,6 +33,18 @@ def _axes(axis, ndim):
     return tuple(sorted(out))
 
 
+def _varargs(args) -> tuple:
+    """``f(2, 3)`` and ``f((2, 3))`` both as ``(2, 3)``: shapes and axes may come either way."""
+    return tuple(args[0]) if len(args) == 1 and isinstance(args[0], (tuple, list)) else tuple(args)
+
+
+def _axis(axis, ndim):
+    """One axis (an int) normalised as ``_axes`` does; a tuple here would silently drop axes."""
+    if not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"axis must be an int here, got {axis!r}")
+    return _axes(axis, ndim)[0]
+
+
 class Tensor:
     """An n-dimensional array with reverse-mode automatic differentiation.
 
@@ -47,8 +61,8 @@ class Tensor:
     __array_priority__ = 1000  # make ndarray (op) Tensor defer to Tensor's reflected operator
 
     def __init__(self, data, requires_grad=False, dtype=None, device=None):
-        if isinstance(data, Tensor):
-            data = data.data
+        if isinstance(data, Tensor):  # a tensor keeps its device, even "cpu" under another default
+            device, data = device or data.device, data.data
         src = backend.device_of(data)
         device = device or (src if src not in (None, "cpu") else backend.get_default_device())
         if dtype is None and src is None:
@@ -56,12 +70,8 @@ class Tensor:
             dtype = backend.DEFAULT_FLOAT if probe.dtype.kind == "f" else probe.dtype
         # a copy, as torch.tensor: in-place updates (optimizers) never reach the caller's array
         self.data = backend.to_device(data, device, dtype, copy=True)
-        self.device = device
-        self.grad = None
-        self._ctx = None
-        self.requires_grad = False
-        if requires_grad:
-            self.requires_grad_()
+        self.device, self.grad, self._ctx = device, None, None
+        self.requires_grad_(requires_grad)
 
     @staticmethod
     def _wrap(data, device, ctx=None):
@@ -115,9 +125,10 @@ class Tensor:
 
     # ------------------------------------------------------------ autograd
     def requires_grad_(self, requires_grad=True):
+        """Mark this tensor (a leaf) as one whose gradient ``backward()`` computes; float only."""
         if requires_grad and not _is_float(self.dtype):
             raise TypeError(f"only float tensors can require grad, got dtype {self.dtype}")
-        self.requires_grad = requires_grad
+        self.requires_grad = bool(requires_grad)
         return self
 
     def detach(self):
@@ -140,9 +151,7 @@ class Tensor:
             raise RuntimeError("backward() on a tensor that does not require grad (no graph)")
         if grad is None:
             if self.size != 1:
-                raise RuntimeError(
-                    f"backward() without grad needs a one-element output, got shape {self.shape}"
-                )
+                raise RuntimeError(f"backward() without grad needs a one-element output, got shape {self.shape}")
             grad = xp_of(self.data).ones(self.shape, dtype=self.dtype)
         else:
             grad = backend.to_device(grad.data if isinstance(grad, Tensor) else grad, self.device)
@@ -152,36 +161,21 @@ class Tensor:
             grad = grad.astype(self.dtype, copy=True)
         autograd.backward(self, grad, retain_graph)
 
-    def _accumulate_grad(self, g):
-        """Store or add ``g``, an array made during this backward pass, as this leaf's gradient.
-
-        ``g`` may be a view (a transposed or sliced gradient) or be shared with other
-        leaves (Add gives one array to both inputs): that is safe because the engine
-        and every Function's backward only read gradients, and a user's ``grad`` is
-        copied by ``backward()``, so nothing writes to that memory later. Copying every
-        non-contiguous view would cost a full pass over e.g. a weight gradient. Only
-        a broadcast view (stride 0: one element standing for many, read-only in
-        NumPy) is copied, so that the leaf's gradient is an ordinary array.
-        """
-        if self.grad is None:
-            g = xp_of(g).asarray(g)
-            if 0 in g.strides and g.size > 1:
-                g = g.copy()
-            self.grad = Tensor._wrap(g, self.device)
-        else:
-            self.grad = Tensor._wrap(self.grad.data + g, self.device)
-
     def zero_grad(self):
         self.grad = None
 
     # ------------------------------------------------------------ operators
     def _lift(self, other):
-        """``other`` as a tensor; Python/NumPy scalars take this tensor's float dtype."""
+        """``other`` as a tensor. A Python/NumPy scalar takes this tensor's dtype if that is a float
+        (no float64 promotion) or of the scalar's kind; else float32 for floats, int64 for ints."""
         if isinstance(other, Tensor):
             return other
         if np.ndim(other) == 0 and not isinstance(other, np.ndarray):
             kind = np.asarray(other).dtype.kind
-            dtype = self.dtype if _is_float(self.dtype) or kind != "f" else backend.DEFAULT_FLOAT
+            if _is_float(self.dtype) or kind in ("b", self.dtype.kind):
+                dtype = self.dtype
+            else:
+                dtype = backend.DEFAULT_FLOAT if kind == "f" else None
             return Tensor._wrap(xp_of(self.data).asarray(other, dtype=dtype), self.device)
         return Tensor(other, device=self.device)
 
@@ -200,15 +194,17 @@ class Tensor:
     def __rmatmul__(self, other): return self._lift(other).matmul(self)
 
     def _compare(self, other, op):
-        other = other.data if isinstance(other, Tensor) else self._lift(other).data
-        return Tensor._wrap(op(self.data, other), self.device)
+        other = self._lift(other)
+        if other.device != self.device:  # not a Function, so apply's device check does not run
+            raise autograd.device_error(op.__name__, self.device, other.device)
+        return Tensor._wrap(op(self.data, other.data), self.device)
 
-    def __eq__(self, other): return self._compare(other, lambda a, b: a == b)
-    def __ne__(self, other): return self._compare(other, lambda a, b: a != b)
-    def __lt__(self, other): return self._compare(other, lambda a, b: a < b)
-    def __le__(self, other): return self._compare(other, lambda a, b: a <= b)
-    def __gt__(self, other): return self._compare(other, lambda a, b: a > b)
-    def __ge__(self, other): return self._compare(other, lambda a, b: a >= b)
+    def __eq__(self, other): return self._compare(other, operator.eq)
+    def __ne__(self, other): return self._compare(other, operator.ne)
+    def __lt__(self, other): return self._compare(other, operator.lt)
+    def __le__(self, other): return self._compare(other, operator.le)
+    def __gt__(self, other): return self._compare(other, operator.gt)
+    def __ge__(self, other): return self._compare(other, operator.ge)
 
     def matmul(self, other):
         other = self._lift(other)
@@ -216,10 +212,8 @@ class Tensor:
             raise ValueError(f"matmul: 0-d operands are not allowed (shapes {self.shape} and {other.shape})")
         k_other = other.shape[0] if other.ndim == 1 else other.shape[-2]
         if self.shape[-1] != k_other:
-            raise ValueError(
-                f"matmul: shapes {self.shape} and {other.shape} do not align "
-                f"({self.shape[-1]} != {k_other})"
-            )
+            raise ValueError(f"matmul: shapes {self.shape} and {other.shape} do not align "
+                             f"({self.shape[-1]} != {k_other})")
         return F.Matmul.apply(self, other)
 
     # ------------------------------------------------------------ elementwise
@@ -257,19 +251,24 @@ class Tensor:
 
     # ------------------------------------------------------------ reductions
     def sum(self, axis=None, keepdims=False):
+        """Sum over ``axis`` (int, tuple or None for all), NumPy's ``keepdims``."""
         return F.Sum.apply(self, axis=_axes(axis, self.ndim), keepdims=keepdims)
 
-    def mean(self, axis=None, keepdims=False):
-        axes = _axes(axis, self.ndim)
+    def _divide_by_count(self, total, axes, ddof=0):
+        """``total / (n - ddof)``, n the number of elements reduced; nan (as NumPy) when n <= ddof."""
         n = self.size if axes is None else int(np.prod([self.shape[a] for a in axes]))
-        return F.Sum.apply(self, axis=axes, keepdims=keepdims) * (1.0 / max(n, 1))
+        return total * (1.0 / (n - ddof) if n > ddof else float("nan"))
+
+    def mean(self, axis=None, keepdims=False):
+        """sum(x) / n over ``axis``; nan for an empty reduction, as NumPy and PyTorch."""
+        axes = _axes(axis, self.ndim)
+        return self._divide_by_count(F.Sum.apply(self, axis=axes, keepdims=keepdims), axes)
 
     def var(self, axis=None, keepdims=False, ddof=0):
-        """Variance, biased (ddof=0) by default as NumPy's."""
+        """sum((x - mean)^2) / (n - ddof): biased (ddof=0) by default, as NumPy's."""
         axes = _axes(axis, self.ndim)
-        n = self.size if axes is None else int(np.prod([self.shape[a] for a in axes]))
         d = self - self.mean(axes, keepdims=True)
-        return (d * d).sum(axes, keepdims=keepdims) * (1.0 / max(n - ddof, 1))
+        return self._divide_by_count((d * d).sum(axes, keepdims=keepdims), axes, ddof)
 
     def max(self, axis=None, keepdims=False):
         """Maximum; tied elements share the gradient equally."""
@@ -278,21 +277,20 @@ class Tensor:
         return F.Max.apply(self, axis=_axes(axis, self.ndim), keepdims=keepdims)
 
     def min(self, axis=None, keepdims=False):
+        """Minimum, -max(-x); tied elements share the gradient equally."""
         return -(-self).max(axis, keepdims)
 
-    def argmax(self, axis=None):
-        return Tensor._wrap(self.data.argmax(axis=axis), self.device)
-
-    def argmin(self, axis=None):
-        return Tensor._wrap(self.data.argmin(axis=axis), self.device)
+    # through xp: the array method would give a host NumPy scalar for axis=None on "strict"
+    def argmax(self, axis=None): return Tensor._wrap(xp_of(self.data).argmax(self.data, axis), self.device)
+    def argmin(self, axis=None): return Tensor._wrap(xp_of(self.data).argmin(self.data, axis), self.device)
 
     def logsumexp(self, axis=None, keepdims=False):
-        """log(sum(exp(x))) computed with the max subtracted, so it never overflows."""
-        m = self.data.max(axis=_axes(axis, self.ndim), keepdims=True)
-        m = xp_of(m).where(xp_of(m).isfinite(m), m, 0)
-        m = Tensor._wrap(m, self.device)
-        out = (self - m).exp().sum(axis, keepdims=True).log() + m
-        return out if keepdims else out.reshape(F._reduced_shape(self.shape, _axes(axis, self.ndim)))
+        """log(sum(exp(x))) = m + log(sum(exp(x - m))) with m = max(x), so it never overflows."""
+        axes, xp = _axes(axis, self.ndim), xp_of(self.data)
+        m = self.data.max(axis=axes, keepdims=True)
+        m = Tensor._wrap(xp.where(xp.isfinite(m), m, 0), self.device)  # all -inf: avoid inf - inf
+        out = (self - m).exp().sum(axes, keepdims=True).log() + m
+        return out if keepdims else out.reshape(F._reduced_shape(self.shape, axes))
 
     def softmax(self, axis=-1):
         return (self - self.logsumexp(axis, keepdims=True)).exp()
@@ -302,14 +300,13 @@ class Tensor:
 
     # ------------------------------------------------------------ shape
     def reshape(self, *shape):
-        shape = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
-        return F.Reshape.apply(self, shape=tuple(shape))
+        return F.Reshape.apply(self, shape=_varargs(shape))
 
     def permute(self, *axes):
-        axes = axes[0] if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes
+        axes = _varargs(axes)
         if len(axes) != self.ndim or any(not -self.ndim <= a < self.ndim for a in axes) \
                 or len({a % self.ndim for a in axes}) != self.ndim:
-            raise ValueError(f"permute: {tuple(axes)} is not a permutation of the {self.ndim} axes "
+            raise ValueError(f"permute: {axes} is not a permutation of the {self.ndim} axes "
                              f"of a tensor of shape {self.shape}")
         return F.Permute.apply(self, axes=tuple(a % self.ndim for a in axes))
 
@@ -318,8 +315,7 @@ class Tensor:
         return self.permute(*axes) if axes else self.permute(tuple(reversed(range(self.ndim))))
 
     def expand(self, *shape):
-        shape = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
-        return F.Expand.apply(self, shape=tuple(shape))
+        return F.Expand.apply(self, shape=_varargs(shape))
 
     broadcast_to = expand
 
@@ -334,14 +330,14 @@ class Tensor:
 
     def unsqueeze(self, axis):
         """Insert an axis of size 1 at ``axis`` (-ndim-1 <= axis <= ndim), as ``numpy.expand_dims``."""
-        axis = _axes(axis, self.ndim + 1)[0]
+        axis = _axis(axis, self.ndim + 1)
         return self.reshape(self.shape[:axis] + (1,) + self.shape[axis:])
 
     def flatten(self, start_axis=0):
         """Merge the axes from ``start_axis`` on into one (``flatten(1)`` keeps the batch axis)."""
         if self.ndim == 0:
             return self.reshape(1)
-        start = _axes(start_axis, self.ndim)[0]
+        start = _axis(start_axis, self.ndim)
         return self.reshape(self.shape[:start] + (int(np.prod(self.shape[start:])),))
 
     def __getitem__(self, index):
@@ -351,8 +347,8 @@ class Tensor:
         return F.Index.apply(self, index=items if isinstance(index, tuple) else items[0])
 
     def _index_array(self, i):
-        if isinstance(i, Tensor):
-            return i.data
+        if isinstance(i, Tensor):  # index tensors follow the data, as host arrays do
+            i = i.data
         if isinstance(i, list) or backend.device_of(i) not in (None, self.device):
             return backend.to_device(i, self.device)
         return i
@@ -360,9 +356,10 @@ class Tensor:
 
 def where(cond, x, y):
     """Elementwise ``x`` where ``cond`` else ``y`` (broadcast); no gradient flows to ``cond``."""
-    ref = x if isinstance(x, Tensor) else y if isinstance(y, Tensor) else Tensor(x)
-    if isinstance(cond, Tensor) and cond.device != ref.device:
-        raise ValueError(f"where: cond is on device {cond.device!r}, values on {ref.device!r}")
+    cond_device = cond.device if isinstance(cond, Tensor) else None
+    ref = x if isinstance(x, Tensor) else y if isinstance(y, Tensor) else Tensor(x, device=cond_device)
+    if cond_device is not None and cond_device != ref.device:
+        raise autograd.device_error("where", cond_device, ref.device)
     cond = cond.data if isinstance(cond, Tensor) else backend.to_device(cond, ref.device)
     x, y = ref._lift(x), ref._lift(y)
     return F.Where.apply(x, y, cond=cond)
@@ -383,7 +380,7 @@ def concatenate(tensors, axis=0):
     tensors = list(tensors)
     if not tensors:
         raise ValueError("concatenate needs at least one tensor")
-    return F.Concatenate.apply(*tensors, axis=_axes(axis, tensors[0].ndim)[0])
+    return F.Concatenate.apply(*tensors, axis=_axis(axis, tensors[0].ndim))
 
 
 def stack(tensors, axis=0):
