@@ -122,8 +122,11 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
 
     ``x`` is (..., in_features); the leading axes are batch axes.
     """
-    if x.ndim == 0 or weight.ndim != 2 or x.shape[-1] != weight.shape[1]:
-        raise ValueError(f"linear: expected input of shape (..., {weight.shape[-1]}) for weight of "
+    if weight.ndim != 2:
+        raise ValueError(f"linear: expected a weight of shape (out_features, in_features), "
+                         f"got {weight.shape}")
+    if x.ndim == 0 or x.shape[-1] != weight.shape[1]:
+        raise ValueError(f"linear: expected input of shape (..., {weight.shape[1]}) for weight of "
                          f"shape {weight.shape}, got input of shape {x.shape}")
     if bias is None:
         return Linear.apply(x, weight)

@@ -44,13 +44,17 @@ class Linear(Module):
 
 
 class BatchNorm1d(Module):
-    """Batch normalization of (N, C) activations (see ``nn.functional.batch_norm``).
+    """Batch normalization of (N, C) activations, the lecture's BN_{gamma, beta}, per feature:
 
-    Parameters ``weight`` (gamma, init 1) and ``bias`` (beta, init 0) when
-    ``affine``; buffers ``running_mean`` (init 0) and ``running_var`` (init 1).
-    Training uses the biased batch variance to normalize and folds the unbiased
-    one, sigma2_B N / (N - 1), into ``running_var`` (as PyTorch does); eval uses the
-    running statistics. A batch of one sample in training raises ValueError.
+        training: x_hat = (x - mu_B) / sqrt(sigma2_B + eps),  y = gamma x_hat + beta
+        eval:     x_hat = (x - running_mean) / sqrt(running_var + eps)
+
+    with mu_B and sigma2_B the mini-batch mean and biased variance (see
+    ``nn.functional.batch_norm`` for the running-statistics update). Parameters
+    ``weight`` (gamma, init 1) and ``bias`` (beta, init 0) when ``affine``; buffers
+    ``running_mean`` (init 0) and ``running_var`` (init 1). ``running_var`` takes the
+    unbiased sigma2_B N / (N - 1), as PyTorch does. A batch of one sample in training
+    raises ValueError.
     """
 
     _non_weights = frozenset({"weight", "bias"})  # gamma/beta are not regularized
@@ -58,6 +62,8 @@ class BatchNorm1d(Module):
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1, affine: bool = True,
                  device: str | None = None, dtype=None) -> None:
         super().__init__()
+        if num_features < 1:
+            raise ValueError(f"BatchNorm1d: num_features must be positive, got {num_features}")
         if not 0.0 <= momentum <= 1.0:
             raise ValueError(f"BatchNorm1d: momentum must be in [0, 1], got {momentum}")
         if eps <= 0:
@@ -81,7 +87,11 @@ class BatchNorm1d(Module):
 
 
 class Dropout(Module):
-    """Inverted dropout (see ``nn.functional.dropout``): identity in eval."""
+    """Inverted dropout: out = x * m / (1 - p), m_i ~ Bernoulli(1 - p), in training; identity in eval.
+
+    ``p`` is the probability of dropping a unit (the lecture's 0.5 is common); see
+    ``nn.functional.dropout``.
+    """
 
     def __init__(self, p: float = 0.5) -> None:
         super().__init__()

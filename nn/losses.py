@@ -18,9 +18,12 @@ class _Loss(Module):
 
 
 class CrossEntropyLoss(_Loss):
-    """Softmax loss from (N, C) logits and integer labels (N,): L_i = logsumexp(o_i) - o_{i, y_i}.
+    """Softmax loss from (N, C) scores s and integer labels y (N,), as PyTorch's CrossEntropyLoss:
 
-    Fused and log-sum-exp stable; equal logits give ln(C) (2.302 for 10 classes).
+        L_i = -log(e^{s_{i, y_i}} / sum_j e^{s_ij}) = logsumexp(s_i) - s_{i, y_i}
+
+    reduced by ``reduction`` over i. Fused and log-sum-exp stable; equal scores give
+    ln(C) (2.302 for 10 classes).
     """
 
     def forward(self, logits: Tensor, labels) -> Tensor:
@@ -46,7 +49,7 @@ class HingeLoss(_Loss):
 
 
 class MSELoss(_Loss):
-    """L = mean((x - target)^2)."""
+    """L = mean_i (x_i - target_i)^2 over all elements (``reduction="mean"``), as PyTorch's MSELoss."""
 
     def forward(self, x: Tensor, target) -> Tensor:
         return F.mse_loss(x, target, self.reduction)

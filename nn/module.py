@@ -302,7 +302,7 @@ def _staged_array(key: str, target: Tensor, value):
         raise TypeError(f"load_state_dict: {key!r} has dtype {value.dtype}, "
                         f"the model expects {target.dtype}")
     # a copy, so the model never aliases the caller's arrays
-    return backend.to_device(value, target.device).copy()
+    return backend.to_device(value, target.device, copy=True)
 
 
 class Sequential(Module):

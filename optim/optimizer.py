@@ -206,19 +206,15 @@ class Optimizer:
         return slot
 
     def _work(self, x, i: int):
-        """Work array ``i`` shaped like ``x``: a view of one buffer shared by all parameters, so
-        steps allocate nothing."""
-        key = (type(x), x.dtype, i)
-        buf = self._work_bufs.get(key)
-        if buf is None or buf.size < x.size:
-            largest = max(p.size for g in self.param_groups for p in g["params"])
-            buf = self._work_bufs[key] = xp_of(x).empty(max(largest, x.size), dtype=x.dtype)
-        return buf[: x.size].reshape(x.shape)
+        """Work array ``i`` shaped like ``x``: a view of scratch buffer ``i``, sized at once for
+        the largest parameter so that it is allocated once and steps allocate nothing."""
+        largest = max(p.size for g in self.param_groups for p in g["params"])
+        return self._scratch(x, max(largest, x.size), i)[: x.size].reshape(x.shape)
 
     def _scratch(self, x, size: int, i: int):
         """Flat scratch buffer ``i`` of at least ``size`` elements of ``x``'s array type and
         dtype, shared by all parameters (for updates done piece by piece)."""
-        key = (type(x), x.dtype, "scratch", i)
+        key = (type(x), x.dtype, i)
         buf = self._work_bufs.get(key)
         if buf is None or buf.size < size:
             buf = self._work_bufs[key] = xp_of(x).empty(size, dtype=x.dtype)

@@ -51,8 +51,9 @@ class SGD(Optimizer):
     _piece = 1 << 18
 
     def _update(self, x, g, slot, hyper: tuple) -> None:
-        v = self._buffer(slot.state, "momentum_buffer", x) if hyper[1] else None
-        n_work = 2 if hyper[2] else 1  # a second scratch for the weight-decayed gradient
+        _, rho, weight_decay, _ = hyper
+        v = self._buffer(slot.state, "momentum_buffer", x) if rho else None
+        n_work = 2 if weight_decay else 1  # a second scratch for the weight-decayed gradient
         if slot.plan is None or slot.plan[0] != n_work:
             slot.plan = (n_work, self._pieces(x, n_work))
         xp = slot.xp

@@ -4,19 +4,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from test_nn_layers import module_gradcheck
 
 import nn
 import tinygrad_lite as tl
 
 SETTINGS = settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 EPS = 1e-5
-
-
-def module_gradcheck(module, *inputs):
-    names = [n for n, _ in module.named_parameters()]
-    n_in = len(inputs)
-    return tl.gradcheck(lambda *a: nn.functional_call(module, dict(zip(names, a[n_in:])), *a[:n_in]),
-                        *inputs, *module.parameters())
 
 
 def batches(min_rows=2):
@@ -122,6 +116,8 @@ def test_batch_of_one_and_bad_shapes(device):
         bn(tl.ones(4, 3, 2, device=device))
     with pytest.raises(ValueError):
         nn.BatchNorm1d(3, momentum=1.5)
+    with pytest.raises(ValueError, match="num_features"):
+        nn.BatchNorm1d(0)
 
 
 @pytest.mark.parametrize("affine", [True, False])

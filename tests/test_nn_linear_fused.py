@@ -50,12 +50,21 @@ def test_linear_values_and_gradients_match_numpy(device, x_shape, dtype):
         assert t.dtype == dtype and t.device == device
 
 
-def test_linear_computes_only_the_gradients_needed(device):
+def test_linear_computes_only_the_gradients_needed(device, monkeypatch):
+    returned, backward = [], F.Linear.backward
+
+    def spy(ctx, grad):
+        returned.append(backward(ctx, grad))
+        return returned[-1]
+
+    monkeypatch.setattr(F.Linear, "backward", spy)
     x0, w0, b0 = _arrays((4, 3), np.float32)
     x = tl.Tensor(x0, device=device)  # data: no gradient
     w, b = tl.Tensor(w0, requires_grad=True, device=device), tl.Tensor(b0, device=device)
     F.linear(x, w, b).sum().backward()
     assert x.grad is None and b.grad is None
+    gx, gw, gb = returned[0]
+    assert gx is None and gb is None and gw is not None  # not computed, not just discarded
     np.testing.assert_allclose(w.grad.numpy(), np.ones((4, 2)).T @ x0, rtol=1e-6)
 
 
@@ -82,6 +91,9 @@ def test_linear_rejects_bad_shapes_naming_them():
         F.linear(x, w, tl.ones(3))
     with pytest.raises(ValueError, match=r"\(\.\.\., 3\).*\(4, 2\)"):
         F.linear(tl.ones(4, 2), w)
+    for weight in (tl.ones(3), tl.Tensor(1.0)):  # the weight, not the input, is named
+        with pytest.raises(ValueError, match=r"weight of shape \(out_features, in_features\)"):
+            F.linear(x, weight)
 
 
 # ---------------------------------------------------------------- leaf gradients
