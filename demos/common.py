@@ -7,6 +7,7 @@ Each demo is ``python demos/<name>.py [--quick] [--dataset digits|fashion-mnist|
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import sys
@@ -15,9 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+# The demos run as scripts from any directory: make the repository's packages importable.
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-import itertools
 
 import nn
 import tinygrad_lite as tl
@@ -42,6 +42,7 @@ def parser(name: str, description: str) -> argparse.ArgumentParser:
 
 
 def output_dir(args) -> Path:
+    """``--out``, created if needed (default ``runs/<name>`` under the working directory)."""
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     return out

@@ -44,7 +44,10 @@ def test_drop_last():
     assert len(loader) == len(batches) == 10 and all(len(b) == 10 for b in batches)
     seen = np.concatenate(batches)
     assert len(np.unique(seen)) == 100
-    assert len(DataLoader(x[:5], y[:5], batch_size=10, drop_last=True)) == 0
+    empty = DataLoader(x[:5], y[:5], batch_size=10, drop_last=True)
+    assert len(empty) == 0
+    for e in (1, 2):  # an epoch of no batches still counts once
+        assert epoch_labels(empty) == [] and empty.state_dict()["epoch"] == e
 
 
 def test_seeded_and_new_order_each_epoch():

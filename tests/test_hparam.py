@@ -304,7 +304,7 @@ def test_plot_writes_a_png(tmp_path):
     pytest.importorskip("matplotlib")
     res = _quiet(random_search, noisy_objective, SPACE, 12)
     path = tmp_path / "search.png"
-    res.plot(path, title="coarse stage")
+    assert res.plot(path, title="coarse stage") == path
     data = path.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000
     from PIL import Image

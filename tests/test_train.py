@@ -172,6 +172,9 @@ def test_fit_rejects_bad_arguments(digits):
         fit(model, nn.CrossEntropyLoss(), opt, data, epochs=0, quiet=True)
     with pytest.raises(TypeError, match="reg"):
         fit(model, nn.CrossEntropyLoss(), opt, data, reg=1e-3, quiet=True)
+    empty = DataLoader(*data, batch_size=128, drop_last=True)
+    with pytest.raises(ValueError, match="no batch"):
+        fit(model, nn.CrossEntropyLoss(), opt, empty, quiet=True)
     plateau = optim.lr_scheduler.ReduceLROnPlateau(opt, mode="min")
     with pytest.raises(ValueError, match="ReduceLROnPlateau"):
         fit(model, nn.CrossEntropyLoss(), opt, data, val=data, scheduler=plateau, quiet=True)

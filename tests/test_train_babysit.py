@@ -78,6 +78,9 @@ def test_overfit_small_subset_reports_failure_and_refuses_weight_decay(digits):
     with pytest.raises(ValueError, match="regularization off"):
         overfit_small_subset(model, nn.CrossEntropyLoss(),
                              optim.SGD(model.parameters(), lr=0.1, weight_decay=1e-3), *digits)
+    with pytest.raises(ValueError, match="max_iters"):
+        overfit_small_subset(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1),
+                             *digits, max_iters=0)
 
 
 # ---------------------------------------------------------------- diagnosis

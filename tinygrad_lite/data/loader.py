@@ -12,8 +12,13 @@ from .. import backend
 from ..tensor import Tensor
 
 
+def to_host(a) -> np.ndarray:
+    """``a`` (a Tensor, a backend array on any device, a list) as a host NumPy array."""
+    return a.numpy() if isinstance(a, Tensor) else backend.to_numpy(a)
+
+
 def _host_pair(x, y, who: str) -> tuple[np.ndarray, np.ndarray]:
-    x, y = (a.numpy() if isinstance(a, Tensor) else backend.to_numpy(a) for a in (x, y))
+    x, y = to_host(x), to_host(y)
     if x.ndim == 0 or y.ndim == 0 or len(x) != len(y):
         raise ValueError(f"{who}: x and y need the same number of examples (first axis), "
                          f"got shapes {x.shape} and {y.shape}")
@@ -72,9 +77,11 @@ class DataLoader:
         return np.random.default_rng((self.seed, epoch)).permutation(self.num_examples)
 
     def __iter__(self):
-        # A new epoch starts unless load_state_dict just asked to finish a saved one;
-        # a loop left early (break) counts as an epoch, as in PyTorch.
-        if (self.batch > 0 and not self._resume) or self.batch >= len(self):
+        # A new epoch starts unless load_state_dict just asked to finish a saved one (a state
+        # saved after the last batch finishes nothing); a loop left early (break) counts as an
+        # epoch, as in PyTorch. An epoch of no batches (drop_last, N < batch_size) is never
+        # "in progress", so it advances the count once, like any other.
+        if self.batch > 0 and (not self._resume or self.batch >= len(self)):
             self.epoch, self.batch = self.epoch + 1, 0
         self._resume = False
         epoch, order, b = self.epoch, self.order(self.epoch), self.batch_size

@@ -4,7 +4,9 @@ from __future__ import annotations
 import csv
 import json
 import math
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -135,15 +137,13 @@ class SearchResult:
             return cls.from_dict(json.load(f))
 
     # ---- plotting -------------------------------------------------------------------------
-    def plot(self, path: str, title: str | None = None) -> None:
+    def plot(self, path: str | os.PathLike, title: str | None = None) -> Path:
         """Scatter the score against each hyperparameter (log x axis for LogUniform), the best
-        trial starred, saved as PNG. Needs matplotlib; drawn off-screen on the Agg canvas."""
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
+        trial starred, saved as PNG; returns the path. Needs matplotlib (Agg, off-screen)."""
+        from ..train.plots import new_figure, save_png  # matplotlib is imported on use
 
         names = list(self.space)
-        fig = Figure(figsize=(4 * len(names), 3.4))
-        FigureCanvasAgg(fig)
+        fig = new_figure(4 * len(names), 3.4)
         best = self.best
         for i, name in enumerate(names):
             ax = fig.add_subplot(1, len(names), i + 1)
@@ -155,7 +155,7 @@ class SearchResult:
         if title:
             fig.suptitle(title)
         fig.tight_layout()
-        fig.savefig(path, format="png", dpi=100)
+        return save_png(fig, path)
 
 
 def _scatter(ax: Any, space: Space, xs: list, ys: list, best_x: Any, best_y: float) -> None:

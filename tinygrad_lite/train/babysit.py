@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np  # host-side choice of the subset and window means of the history
 
-from .. import backend
 from ..autograd import no_grad
+from ..data.loader import to_host
 from ..tensor import Tensor
 from .fit import count_correct, evaluate, model_device
 from .history import History
@@ -28,6 +28,8 @@ class InitialLossWarning(UserWarning):
 
 @dataclass
 class InitialLossCheck:
+    """Result of :func:`check_initial_loss`: ``ok`` when ``|measured - expected| <= rtol * expected``."""
+
     measured: float
     expected: float
     num_classes: int
@@ -53,7 +55,7 @@ def check_initial_loss(model, loss_fn, x, y, expected: float | None = None, rtol
     weights that are not small, a wrong loss or mislabelled data show up here first.
     """
     device = device or model_device(model)
-    x, y = _host(x), _host(y)
+    x, y = to_host(x), to_host(y)
     measured, _ = evaluate(model, loss_fn, (x, y), device=device)
     num_classes = _num_classes(model, x, device)
     if expected is None:
@@ -68,6 +70,9 @@ def check_initial_loss(model, loss_fn, x, y, expected: float | None = None, rtol
 
 @dataclass
 class OverfitCheck:
+    """Result of :func:`overfit_small_subset`: ``reached`` when the training accuracy hit 100%
+    after ``iterations`` full-batch updates (``loss`` is the last data loss)."""
+
     reached: bool
     iterations: int
     train_acc: float
@@ -86,7 +91,9 @@ def overfit_small_subset(model, loss_fn, optimizer, x, y, num_examples: int = 20
     if any(g.get("weight_decay", 0) for g in optimizer.param_groups):
         raise ValueError("overfit_small_subset: the optimizer has weight_decay > 0; "
                          "the check is made with regularization off")
-    x, y = _host(x), _host(y)
+    if isinstance(max_iters, bool) or not isinstance(max_iters, int) or max_iters < 1:
+        raise ValueError(f"overfit_small_subset: max_iters must be a positive int, got {max_iters!r}")
+    x, y = to_host(x), to_host(y)
     if not 0 < num_examples <= len(x):
         raise ValueError(f"overfit_small_subset: num_examples must be in [1, {len(x)}], got {num_examples}")
     device = device or model_device(model)
@@ -108,10 +115,6 @@ def _num_classes(model, x: np.ndarray, device: str) -> int:
             return int(model(Tensor(x[:1], device=device)).shape[-1])
     finally:
         model.train(was_training)
-
-
-def _host(a) -> np.ndarray:
-    return a.numpy() if isinstance(a, Tensor) else backend.to_numpy(a)
 
 
 def _train_on(model, loss_fn, optimizer, xs: Tensor, ys: Tensor, max_iters: int):

@@ -220,6 +220,9 @@ class _Run:
                 bar.set_postfix(loss=f"{total / seen:.4f}", acc=f"{correct / seen:.3f}", refresh=False)
         finally:
             bar.close()
+        if not seen:
+            raise ValueError(f"fit: the training data gave no batch in epoch {epoch} (an empty "
+                             "loader, or drop_last with fewer examples than batch_size)")
         return total / seen, correct / seen
 
     def step(self, xb: Tensor, yb: Tensor, epoch: int, position: float) -> tuple[float, Tensor]:

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import numpy as np  # host-side figure data
 
-from .. import backend
-from ..tensor import Tensor
+from ..data.loader import to_host
 from .history import History
 
 
-def _figure(width: float, height: float):
+def new_figure(width: float, height: float):
+    """A matplotlib Figure of ``width`` x ``height`` inches on its own Agg canvas (no pyplot)."""
     try:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
@@ -28,7 +28,8 @@ def _figure(width: float, height: float):
     return fig
 
 
-def _save(fig, path) -> Path:
+def save_png(fig, path: str | os.PathLike) -> Path:
+    """Write ``fig`` to ``path`` as PNG, creating the parent directory; returns the path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, format="png")
@@ -56,7 +57,7 @@ def plot_history(history: History, path: str | os.PathLike, smooth: int | None =
         raise ValueError("plot_history: the history holds no iterations")
     x = np.asarray(history.iter_epoch)
     loss = _finite_or_nan(history.iter_loss)
-    fig = _figure(15, 4)
+    fig = new_figure(15, 4)
     ax_loss, ax_acc, ax_lr = fig.subplots(1, 3)
     ax_loss.plot(x, loss, lw=0.6, alpha=0.35, color="C0", label="data loss")
     smooth = smooth or max(1, history.iterations // 50)
@@ -77,7 +78,7 @@ def plot_history(history: History, path: str | os.PathLike, smooth: int | None =
         ax_lr.set_yscale("log")
     _label(ax_lr, "learning rate", "lr", legend=False)
     fig.tight_layout()
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 def _finite_or_nan(values) -> np.ndarray:
@@ -106,7 +107,7 @@ def first_layer_weights(model_or_weight) -> np.ndarray:
         w = next((p for p in w.parameters() if p.ndim == 2), None)
         if w is None:
             raise ValueError(f"{type(model_or_weight).__name__} has no 2-D weight parameter")
-    w = w.numpy() if isinstance(w, Tensor) else backend.to_numpy(w)
+    w = to_host(w)
     if w.ndim != 2:
         raise ValueError(f"first-layer weights must be 2-D (hidden, inputs), got shape {w.shape}")
     return w
@@ -146,10 +147,10 @@ def plot_first_layer_weights(model_or_weight, path: str | os.PathLike,
         w = w[:max_units]
     grid = weight_grid(w, tuple(image_shape))
     scale = max(4.0, min(12.0, grid.shape[1] / 20))
-    fig = _figure(scale, scale * grid.shape[0] / grid.shape[1] + 0.5)
+    fig = new_figure(scale, scale * grid.shape[0] / grid.shape[1] + 0.5)
     ax = fig.add_subplot(1, 1, 1)
     ax.imshow(grid, cmap="gray", interpolation="nearest", vmin=0.0, vmax=1.0)
     ax.set_axis_off()
     ax.set_title(f"first-layer weights: {w.shape[0]} hidden units as {image_shape[0]}x{image_shape[1]} images")
     fig.tight_layout()
-    return _save(fig, path)
+    return save_png(fig, path)
