@@ -143,3 +143,17 @@ def test_sample_batch(device):
     assert len(sample_batch(x[:3], y[:3], 10, 0, replace=True)[1]) == 10
     with pytest.raises(ValueError, match="without replacement"):
         sample_batch(x[:3], y[:3], 10, 0)
+
+
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_batches_never_share_memory_with_the_callers_arrays(device, shuffle):
+    x = np.arange(12, dtype=np.float32).reshape(6, 2)
+    y = np.arange(6)
+    for xb, yb in DataLoader(x, y, batch_size=4, shuffle=shuffle, seed=0, device=device):
+        xb.data += 100
+        yb.data += 100
+    xs, ys = sample_batch(x, y, 3, np.random.default_rng(0), device=device)
+    xs.data += 100
+    ys.data += 100
+    np.testing.assert_array_equal(x, np.arange(12, dtype=np.float32).reshape(6, 2))
+    np.testing.assert_array_equal(y, np.arange(6))

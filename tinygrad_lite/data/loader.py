@@ -32,7 +32,9 @@ def _check_batch_size(batch_size, who: str) -> int:
 
 
 def _to_tensors(x: np.ndarray, y: np.ndarray, idx, device: str) -> tuple[Tensor, Tensor]:
-    return Tensor(x[idx], device=device), Tensor(y[idx], device=device)
+    """The examples ``idx`` (an integer array) as tensors on ``device``. Integer indexing
+    already makes fresh arrays, so they are wrapped, not copied again as ``Tensor()`` would."""
+    return tuple(Tensor._wrap(backend.to_device(a[idx], device), device) for a in (x, y))
 
 
 class DataLoader:
