@@ -16,12 +16,12 @@ import json
 import os
 import pstats
 
-import common  # first: puts the repository on sys.path
+import timing
 import gpu
 import memory
 import mlp
 import opbench
-from common import cpu_case, interleaved
+from timing import cpu_case, interleaved
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BATCHES = (64, 256)
@@ -36,7 +36,7 @@ def parse_args(argv):
     p.add_argument("--json", "--out", dest="json", help="result file (default results_cpu.json, "
                    "or results_gpu.json when the GPU section ran)")
     p.add_argument("--threads", type=int, help="BLAS and torch threads (default: NumPy's BLAS default)")
-    p.add_argument("--clock", choices=tuple(common.CLOCKS), default="wall",
+    p.add_argument("--clock", choices=tuple(timing.CLOCKS), default="wall",
                    help="CPU sections timed by wall clock or by this thread's CPU time "
                         "(cpu needs --threads 1; it is steadier on a busy machine)")
     p.add_argument("--no-memory", action="store_true", help="skip the peak-memory section")
@@ -179,21 +179,21 @@ def main(argv=None) -> dict | None:
     if args.clock == "cpu" and args.threads != 1:
         raise SystemExit("--clock cpu needs --threads 1: other threads' work would not be counted")
     if args.threads:
-        common.set_blas_threads(args.threads)
+        timing.set_blas_threads(args.threads)
     if args.profile:
         profile(args.profile_batch)
         return None
-    threads = common.blas_threads() or os.cpu_count()
-    torch = common.import_torch(threads)
+    threads = timing.blas_threads() or os.cpu_count()
+    torch = timing.import_torch(threads)
     rounds, target_s = (3, 0.05) if args.quick else (9, 0.2)
-    results = {"machine": common.machine_info(torch), "rounds": rounds, "targets": TARGETS,
+    results = {"machine": timing.machine_info(torch), "rounds": rounds, "targets": TARGETS,
                "clock": args.clock}
     print("machine:", json.dumps(results["machine"]))
     print(f"clock: {args.clock} ({'thread CPU time' if args.clock == 'cpu' else 'wall time'})")
     if results["machine"]["load_avg_1min"] > 0.5:
         print("WARNING: the machine is busy (load average above 0.5): timings will be noisy")
     if args.device in ("all", "cpu"):
-        common.set_clock(args.clock)
+        timing.set_clock(args.clock)
         results["mlp"] = mlp_section(torch, rounds, target_s)
         print_mlp(results["mlp"])
         results["ops"] = ops_section(torch, rounds, target_s / 4)
@@ -202,7 +202,7 @@ def main(argv=None) -> dict | None:
             results["memory"] = memory_section(torch, threads, BATCHES[:1] if args.quick else BATCHES)
             print_memory(results["memory"])
     if args.device in ("all", "cuda"):
-        common.set_clock("wall")  # the GPU section compares with device-event times
+        timing.set_clock("wall")  # the GPU section compares with device-event times
         results["gpu"] = gpu.run_gpu(torch, rounds, target_s)
         print_gpu(results["gpu"])
     results["load_avg_1min_end"] = os.getloadavg()[0]

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import mlp
-from common import Case, cpu_case, interleaved
+from timing import Case, cpu_case, interleaved
 
 BATCHES = (64, 4096)
 SWEEP = (16, 32, 64, 128, 256, 512, 1024, 2048, 4096)

@@ -62,10 +62,9 @@ def child(name: str, batch: int, mode: str, threads: int | None) -> dict:
     import tracemalloc
 
     import mlp
-    from common import import_torch, set_blas_threads
+    from timing import import_torch, set_blas_threads
 
-    import nn  # noqa: F401  (every import happens before the measurement starts)
-    import optim  # noqa: F401
+    from tinygrad_lite import nn, optim  # noqa: F401  (every import happens before the measurement starts)
 
     if threads:
         set_blas_threads(threads)
@@ -106,8 +105,5 @@ def measure(name: str, batch: int, mode: str, threads: int | None) -> dict:
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    import common  # noqa: F401  (puts the repository on sys.path)
-
     name, batch, mode, threads = sys.argv[1:5]
     print(json.dumps(child(name, int(batch), mode, int(threads) or None)))

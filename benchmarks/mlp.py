@@ -134,8 +134,8 @@ class TinygradMLP:
     name = "tinygrad_lite"
 
     def __init__(self, params: list[np.ndarray], device: str = "cpu"):
-        import nn
-        import optim
+        from tinygrad_lite import nn
+        from tinygrad_lite import optim
         import tinygrad_lite as tl
 
         self.tl, self.device = tl, device

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-from common import Case, cpu_case
+from timing import Case, cpu_case
 
 SHAPE = (8, 8)
 OPS = ("add", "matmul", "relu", "sum")

@@ -24,8 +24,8 @@ import time
 import common  # first: puts the repository root on sys.path
 import numpy as np
 
-import nn
-import optim
+from tinygrad_lite import nn
+from tinygrad_lite import optim
 import tinygrad_lite as tl
 from tinygrad_lite.train import fit
 

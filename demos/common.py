@@ -19,7 +19,7 @@ import numpy as np
 # The demos run as scripts from any directory: make the repository's packages importable.
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import nn
+from tinygrad_lite import nn
 import tinygrad_lite as tl
 from tinygrad_lite.data import Split, Standardize, load_dataset
 

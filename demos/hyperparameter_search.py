@@ -25,8 +25,8 @@ from concurrent.futures import ProcessPoolExecutor
 import common  # first: it puts the repository on sys.path
 import numpy as np
 
-import nn
-import optim
+from tinygrad_lite import nn
+from tinygrad_lite import optim
 from tinygrad_lite.hparam import (
     LogUniform,
     Uniform,

@@ -18,8 +18,8 @@ import time
 import common  # first: it puts the repository on sys.path
 import numpy as np
 
-import nn
-import optim
+from tinygrad_lite import nn
+from tinygrad_lite import optim
 from tinygrad_lite.data import DataLoader
 from tinygrad_lite.train import evaluate, fit
 

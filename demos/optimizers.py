@@ -27,8 +27,8 @@ from dataclasses import dataclass
 import common  # first: it puts the repository on sys.path
 import numpy as np
 
-import nn
-import optim
+from tinygrad_lite import nn
+from tinygrad_lite import optim
 import tinygrad_lite as tl
 from tinygrad_lite.train import NonFiniteLossError, evaluate, fit, moving_average
 

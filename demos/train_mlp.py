@@ -29,8 +29,8 @@ import time
 
 import common  # first: puts the repository root on sys.path
 
-import nn
-import optim
+from tinygrad_lite import nn
+from tinygrad_lite import optim
 from tinygrad_lite.train import (
     NonFiniteLossError,
     check_initial_loss,

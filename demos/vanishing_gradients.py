@@ -42,8 +42,8 @@ import time
 import common  # first: puts the repository root on sys.path
 import numpy as np
 
-import nn
-import nn.functional as F
+from tinygrad_lite import nn
+import tinygrad_lite.nn.functional as F
 import tinygrad_lite as tl
 from tinygrad_lite import Tensor
 

@@ -1,4 +1,4 @@
-"""Stateless forms of the layers, activations and losses (``import nn.functional as F``).
+"""Stateless forms of the layers, activations and losses (``import tinygrad_lite.nn.functional as F``).
 
 Activations are the lecture's table; all are finite, with finite gradients, for
 inputs as large as +-1e3 (float32). Non-smooth points take the gradient of the
@@ -8,9 +8,11 @@ Losses take ``reduction`` = "mean" (default), "sum" or "none".
 from __future__ import annotations
 
 from tinygrad_lite import backend
-from tinygrad_lite.autograd import Function
-from tinygrad_lite.ops import xp_of
+from tinygrad_lite.backend import xp_of
+from tinygrad_lite.factory import as_tensor
 from tinygrad_lite.tensor import Tensor, where
+
+from . import fused
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -80,43 +82,6 @@ def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
 
 
 # ---------------------------------------------------------------- layers
-class Linear(Function):
-    """Fused y = x W^T + b over raw arrays, with W of shape (out_features, in_features).
-
-    forward:  out = x W^T, then b added in place (out is a fresh matmul result).
-    backward: gx = g W, gW = g^T x, gb = sum_i g_i, over x and g flattened to 2-D
-              (batch axes before the feature axis). g^T x is computed as one matmul
-              whose result is already a C-contiguous (out, in) array: going through
-              ``x @ W.T`` as two ops would return W's gradient as a transposed view.
-    """
-
-    def forward(self, x, w, b=None):
-        self.x, self.w = x, w
-        # (W x^T)^T rather than x W^T: the same numbers, but OpenBLAS multiplies a C-ordered
-        # x by a transposed W up to 30% slower at small batches (measured at 64 x 784 x 512).
-        # The result is F-ordered; elementwise ops keep that order, and the next layer's
-        # x^T is then C-ordered, the fastest case.
-        out = (w @ x.reshape(-1, x.shape[-1]).T).T
-        if b is not None:
-            if b.dtype == out.dtype:
-                out += b
-            else:  # let a wider bias promote the output, as ``x @ W.T + b`` would
-                out = out + b
-        return out.reshape(x.shape[:-1] + (w.shape[0],))
-
-    def backward(self, grad):
-        g = grad.reshape(-1, grad.shape[-1])
-        need = self.needs_input_grad
-        # (W^T g^T)^T, not g W: the result is F-ordered like the forward's outputs, so that
-        # the elementwise backward of an activation before this layer (ReLU's grad * mask)
-        # sees one memory order; mixed orders make NumPy's loops up to 5x slower.
-        gx = (self.w.T @ g.T).T.reshape(self.x.shape) if need[0] else None
-        gw = g.T @ self.x.reshape(-1, self.x.shape[-1]) if need[1] else None
-        if len(need) == 2:
-            return gx, gw
-        return gx, gw, g.sum(axis=0) if need[2] else None
-
-
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """y = x W^T + b with ``weight`` of shape (out_features, in_features), ``bias`` (out_features,).
 
@@ -129,11 +94,11 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         raise ValueError(f"linear: expected input of shape (..., {weight.shape[1]}) for weight of "
                          f"shape {weight.shape}, got input of shape {x.shape}")
     if bias is None:
-        return Linear.apply(x, weight)
+        return fused.Linear.apply(x, weight)
     if bias.shape != (weight.shape[0],):
         raise ValueError(f"linear: expected bias of shape ({weight.shape[0]},) for weight of shape "
                          f"{weight.shape}, got {bias.shape}")
-    return Linear.apply(x, weight, bias)
+    return fused.Linear.apply(x, weight, bias)
 
 
 def batch_norm(x: Tensor, running_mean: Tensor, running_var: Tensor, weight: Tensor | None = None,
@@ -189,7 +154,7 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
     u = backend.random(x.device, x.shape, x.dtype)
     scale = 0.0 if p == 1.0 else 1.0 / (1.0 - p)
     mask = (u >= p).astype(x.dtype) * scale  # P(u >= p) = 1 - p
-    return x * Tensor._wrap(mask, x.device)
+    return x * as_tensor(mask, device=x.device)
 
 
 # ---------------------------------------------------------------- losses
@@ -221,38 +186,6 @@ def _class_labels(op: str, scores: Tensor, labels):
     return y
 
 
-class SoftmaxCrossEntropy(Function):
-    """Fused softmax + negative log likelihood over (N, C) logits ``x`` and int labels ``y``.
-
-    forward:  L_i = logsumexp(x_i) - x_{i, y_i}, with the row max subtracted first;
-              then mean, sum or none over i.
-    backward: dL_i/dx_ij = softmax(x_i)_j - [j == y_i], times the incoming gradient
-              (divided by N for the mean).
-    """
-
-    def forward(self, x, y, reduction):
-        xp = xp_of(x)
-        self.rows = xp.arange(x.shape[0])
-        self.y, self.reduction = y, reduction
-        shifted = x - x.max(axis=1, keepdims=True)
-        self.e = xp.exp(shifted)
-        self.total = self.e.sum(axis=1, keepdims=True)
-        loss = xp.log(self.total[:, 0]) - shifted[self.rows, y]
-        if reduction == "none":
-            return loss
-        out = loss.sum()
-        return out / x.shape[0] if reduction == "mean" else out
-
-    def backward(self, grad):
-        gx = self.e / self.total  # a new array: changed in place from here on
-        gx[self.rows, self.y] -= 1
-        if self.reduction == "none":
-            gx *= grad[:, None]
-        else:
-            gx *= grad / self.e.shape[0] if self.reduction == "mean" else grad
-        return gx
-
-
 def cross_entropy(logits: Tensor, labels, reduction: str = "mean") -> Tensor:
     """Softmax loss from (N, C) ``logits`` and integer ``labels`` of shape (N,).
 
@@ -262,7 +195,7 @@ def cross_entropy(logits: Tensor, labels, reduction: str = "mean") -> Tensor:
     """
     _check_reduction("cross_entropy", reduction)
     y = _class_labels("cross_entropy", logits, labels)
-    return SoftmaxCrossEntropy.apply(logits, y=y, reduction=reduction)
+    return fused.SoftmaxCrossEntropy.apply(logits, y=y, reduction=reduction)
 
 
 def hinge_loss(scores: Tensor, labels, margin: float = 1.0, reduction: str = "mean") -> Tensor:
@@ -295,26 +228,8 @@ def mse_loss(x: Tensor, target, reduction: str = "mean") -> Tensor:
     return _reduce(d * d, reduction)
 
 
-class BinaryCrossEntropyWithLogits(Function):
-    """L = max(x, 0) - x t + log(1 + e^-|x|) = -[t log s(x) + (1 - t) log(1 - s(x))].
-
-    dL/dx = s(x) - t (smooth everywhere, also at x = 0); dL/dt = -x.
-    """
-
-    def forward(self, x, t):
-        xp = xp_of(x)
-        self.x, self.t = x, t
-        return xp.maximum(x, 0) - x * t + xp.log1p(xp.exp(-abs(x)))
-
-    def backward(self, grad):
-        xp = xp_of(grad)
-        gx = grad * (0.5 * (1 + xp.tanh(0.5 * self.x)) - self.t) if self.needs_input_grad[0] else None
-        gt = -grad * self.x if self.needs_input_grad[1] else None
-        return gx, gt
-
-
 def binary_cross_entropy_with_logits(logits: Tensor, target, reduction: str = "mean") -> Tensor:
     """Binary cross-entropy of sigmoid(``logits``) against ``target`` in [0, 1], stable for any logits."""
     _check_reduction("binary_cross_entropy_with_logits", reduction)
     t = _target("binary_cross_entropy_with_logits", logits, target)
-    return _reduce(BinaryCrossEntropyWithLogits.apply(logits, t), reduction)
+    return _reduce(fused.BinaryCrossEntropyWithLogits.apply(logits, t), reduction)

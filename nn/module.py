@@ -16,11 +16,13 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, NamedTuple
 
 import numpy as np  # dtypes of host state only; arrays come from the backend
 
 from tinygrad_lite import backend
+from tinygrad_lite.factory import as_tensor
 from tinygrad_lite.tensor import Tensor
 
 
@@ -217,7 +219,7 @@ class Module:
                     t.data = convert(t)
                     t.device = backend.device_of(t.data)
                     if t.grad is not None:
-                        t.grad = Tensor._wrap(convert(t.grad), t.device)
+                        t.grad = as_tensor(convert(t.grad), device=t.device)
         return self
 
     def to(self, device: str) -> Module:
@@ -251,7 +253,7 @@ class Module:
         Copies, not views, because optimizers update ``p.data`` in place: a saved
         state dict stays a snapshot (e.g. of the best model so far).
         """
-        return OrderedDict((k, Tensor._wrap(t.data.copy(), t.device)) for k, t in self._state_tensors())
+        return OrderedDict((k, as_tensor(t.data.copy(), device=t.device)) for k, t in self._state_tensors())
 
     def load_state_dict(self, state: dict, strict: bool = True) -> IncompatibleKeys:
         """Copy ``state`` (name -> Tensor or array) into the parameters and buffers.
@@ -287,6 +289,21 @@ class Module:
             return f"{type(self).__name__}({extra})"
         body = ([extra] if extra else []) + lines
         return type(self).__name__ + "(\n  " + "\n  ".join(body) + "\n)"
+
+
+@contextmanager
+def eval_mode(module: Module) -> Iterator[Module]:
+    """``with eval_mode(model):`` the model in eval mode (dropout off, batch norm on running
+    statistics), and afterwards every sub-module back in the mode it had, even if the
+    modes were mixed or an exception left the block. Combine with ``no_grad()`` to also
+    build no graph."""
+    modes = [(m, m.training) for m in module.modules()]
+    module.eval()
+    try:
+        yield module
+    finally:
+        for m, training in modes:
+            object.__setattr__(m, "training", training)
 
 
 def _staged_array(key: str, target: Tensor, value):

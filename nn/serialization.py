@@ -1,19 +1,18 @@
 """Saving and loading state dicts as ``.npz`` archives, atomically and without pickle.
 
-``save`` writes the archive to a temporary file in the target's directory,
-flushes it to disk, then renames it over the target (``os.replace``, atomic on
-POSIX and Windows): a crash mid-save leaves the previous file as it was. ``load``
-reads with ``allow_pickle=False``, so a crafted file cannot run code.
+``save`` writes through ``tinygrad_lite.files.atomic_write``: a crash mid-save leaves
+the previous file as it was. ``load`` reads with ``allow_pickle=False``, so a crafted
+file cannot run code.
 """
 from __future__ import annotations
 
 import os
-import tempfile
 import zipfile
 
 import numpy as np  # files live on the host: state is written and read as host NumPy arrays
 
 from tinygrad_lite import backend
+from tinygrad_lite.files import atomic_write
 from tinygrad_lite.tensor import Tensor
 
 from .module import Module
@@ -50,35 +49,8 @@ def save(state, path: str | os.PathLike) -> None:
     their dtypes; values may be Tensors or arrays on any device.
     """
     arrays = _host_arrays(state)
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            _write_npz(f, arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        # mkstemp creates the file 0600; give it the permissions a plain open() would
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    _fsync_dir(folder)
-
-
-def _fsync_dir(folder: str) -> None:
-    # makes the rename itself durable; directories cannot be opened this way on Windows
-    if not hasattr(os, "O_DIRECTORY"):
-        return
-    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    with atomic_write(path) as f:
+        _write_npz(f, arrays)
 
 
 def load(path: str | os.PathLike) -> dict:

@@ -23,7 +23,7 @@ import numbers
 from collections.abc import Callable, Iterable
 
 from tinygrad_lite import Tensor, backend
-from tinygrad_lite.ops import xp_of
+from tinygrad_lite.backend import xp_of
 
 # name: (low, high, high included); checked wherever the name appears in a group
 _RANGES = {

@@ -1,6 +1,5 @@
 """Shared fixtures: every device-generic test runs on each device."""
 import os
-import sys
 
 # The tests multiply small matrices, for which BLAS threads only add contention (on a busy
 # 2-core machine they spin and make some tests 10-100x slower). Must precede numpy's import.
@@ -8,8 +7,6 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import pytest
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from tinygrad_lite import backend
 

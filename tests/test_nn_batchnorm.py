@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from test_nn_layers import module_gradcheck
 
-import nn
+from tinygrad_lite import nn
 import tinygrad_lite as tl
 
 SETTINGS = settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

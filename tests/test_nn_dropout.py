@@ -6,8 +6,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import nn
-import nn.functional as F
+from tinygrad_lite import nn
+import tinygrad_lite.nn.functional as F
 import tinygrad_lite as tl
 
 SETTINGS = settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

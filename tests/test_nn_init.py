@@ -4,9 +4,9 @@ import math
 import numpy as np
 import pytest
 
-import nn
+from tinygrad_lite import nn
 import tinygrad_lite as tl
-from nn import init
+from tinygrad_lite.nn import init
 
 SHAPE = (200, 100)  # (fan_out, fan_in): 20000 samples
 N = SHAPE[0] * SHAPE[1]

@@ -1,4 +1,4 @@
-"""The fused linear op (nn.functional.Linear) and the engine's rules for leaf gradients.
+"""The fused linear op (nn.fused.Linear) and the engine's rules for leaf gradients.
 
 Expected values come from a float64 NumPy transcription of y = x W^T + b and of its
 gradients (gx = g W, gW = g^T x, gb = sum_i g_i), and from finite differences.
@@ -6,7 +6,8 @@ gradients (gx = g W, gW = g^T x, gb = sum_i g_i), and from finite differences.
 import numpy as np
 import pytest
 
-import nn.functional as F
+import tinygrad_lite.nn.functional as F
+from tinygrad_lite.nn import fused
 import tinygrad_lite as tl
 
 # input shape for (in_features=3): one sample as a vector, one sample as a row, a batch,
@@ -51,13 +52,13 @@ def test_linear_values_and_gradients_match_numpy(device, x_shape, dtype):
 
 
 def test_linear_computes_only_the_gradients_needed(device, monkeypatch):
-    returned, backward = [], F.Linear.backward
+    returned, backward = [], fused.Linear.backward
 
     def spy(ctx, grad):
         returned.append(backward(ctx, grad))
         return returned[-1]
 
-    monkeypatch.setattr(F.Linear, "backward", spy)
+    monkeypatch.setattr(fused.Linear, "backward", spy)
     x0, w0, b0 = _arrays((4, 3), np.float32)
     x = tl.Tensor(x0, device=device)  # data: no gradient
     w, b = tl.Tensor(w0, requires_grad=True, device=device), tl.Tensor(b0, device=device)

@@ -4,7 +4,7 @@ import copy
 import numpy as np
 import pytest
 
-import nn
+from tinygrad_lite import nn
 import tinygrad_lite as tl
 
 
@@ -234,7 +234,7 @@ def test_non_strict_load_reports_and_loads_the_rest():
 
 
 def test_optimizer_made_before_to_follows_the_move():
-    import optim
+    from tinygrad_lite import optim
 
     m = nn.Linear(3, 2)
     opt = optim.SGD(m.parameters(), lr=0.5, momentum=0.9)

@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 
-import nn
+from tinygrad_lite import nn
 import tinygrad_lite as tl
-from nn import regularization as R
+from tinygrad_lite.nn import regularization as R
 
 
 def _model(device):

@@ -6,8 +6,8 @@ import zipfile
 import numpy as np
 import pytest
 
-import nn
-import nn.serialization as ser
+from tinygrad_lite import nn
+import tinygrad_lite.nn.serialization as ser
 import tinygrad_lite as tl
 
 

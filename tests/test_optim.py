@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-import optim
+from tinygrad_lite import optim
 import tinygrad_lite as tl
 from tinygrad_lite import backend
 

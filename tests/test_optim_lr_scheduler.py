@@ -4,9 +4,9 @@ import math
 import numpy as np
 import pytest
 
-import optim
+from tinygrad_lite import optim
 import tinygrad_lite as tl
-from optim import lr_scheduler as sched
+from tinygrad_lite.optim import lr_scheduler as sched
 
 T = np.arange(40)
 

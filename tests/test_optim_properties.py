@@ -4,7 +4,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import optim
+from tinygrad_lite import optim
 import tinygrad_lite as tl
 from tinygrad_lite import backend
 

@@ -7,7 +7,7 @@ plain-NumPy float64 transcription of the lecture's update rules.
 import numpy as np
 import pytest
 
-import optim
+from tinygrad_lite import optim
 import tinygrad_lite as tl
 
 HYPER = [

@@ -3,6 +3,7 @@ from .autograd import Function, is_grad_enabled, no_grad
 from .backend import get_default_device, is_available, manual_seed, set_default_device
 from .factory import (
     arange,
+    as_tensor,
     eye,
     full,
     full_like,
@@ -12,16 +13,20 @@ from .factory import (
     rand_like,
     randn,
     randn_like,
+    to_numpy,
     zeros,
     zeros_like,
 )
 from .gradcheck import GradcheckError, gradcheck
 from .tensor import Tensor, concatenate, maximum, minimum, stack, where
 
+# after the core they build on, as torch.nn and torch.optim: ``tl.nn.Linear`` works
+from . import nn, optim  # noqa: E402  isort: skip
+
 __version__ = "0.1.0"
 __all__ = [
-    "Function", "GradcheckError", "Tensor", "arange", "concatenate", "eye", "full", "full_like",
+    "Function", "GradcheckError", "Tensor", "arange", "as_tensor", "concatenate", "eye", "full", "full_like",
     "get_default_device", "gradcheck", "is_available", "is_grad_enabled", "manual_seed", "maximum",
-    "minimum", "no_grad", "ones", "ones_like", "rand", "rand_like", "randn", "randn_like",
-    "set_default_device", "stack", "where", "zeros", "zeros_like",
+    "minimum", "nn", "no_grad", "optim", "ones", "ones_like", "rand", "rand_like", "randn", "randn_like",
+    "set_default_device", "stack", "to_numpy", "where", "zeros", "zeros_like",
 ]

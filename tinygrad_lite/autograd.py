@@ -46,11 +46,6 @@ class no_grad:
         return wrapper
 
 
-def device_error(op: str, a: str, b: str) -> ValueError:
-    """The error of an op given tensors on devices ``a`` and ``b``."""
-    return ValueError(f"{op}: inputs are on different devices, {a!r} and {b!r}; move them with .to(device)")
-
-
 class Function:
     """Base class of every differentiable op. Subclass it and call ``MyOp.apply(*tensors)``."""
 
@@ -70,7 +65,7 @@ class Function:
         device = tensors[0].device
         for t in tensors:
             if t.device != device:
-                raise device_error(cls.__name__, device, t.device)
+                raise backend.device_error(cls.__name__, device, t.device)
         ctx = cls(tensors)
         out = ctx.forward(*[t.data for t in tensors], **kwargs)
         # no graph node without a gradient to send back: ctx (and what it saved) is dropped

@@ -133,6 +133,22 @@ def get_xp(device: str):
     return xp
 
 
+_XP: dict = {}  # array type -> its array module, so that ops skip the device lookup
+
+
+def xp_of(array):
+    """The array module (numpy-like namespace) of backend array ``array``."""
+    xp = _XP.get(type(array))
+    if xp is None:
+        xp = _XP[type(array)] = get_xp(device_of(array))
+    return xp
+
+
+def device_error(op: str, a: str, b: str) -> ValueError:
+    """The error of an op given tensors on devices ``a`` and ``b``."""
+    return ValueError(f"{op}: inputs are on different devices, {a!r} and {b!r}; move them with .to(device)")
+
+
 def is_available(device: str) -> bool:
     """True when ``device`` can be used on this machine (never raises)."""
     try:

@@ -1,4 +1,5 @@
-"""Tensor factories. Random ones draw from the device's generator, seeded by ``manual_seed``."""
+"""Tensor factories and conversions. Random ones draw from the device's generator, seeded by
+``manual_seed``; ``as_tensor`` and ``to_numpy`` cross between tensors and arrays."""
 from __future__ import annotations
 
 from numbers import Integral
@@ -6,6 +7,30 @@ from numbers import Integral
 from . import backend
 from .tensor import Tensor
 from .tensor import _varargs as _shape
+
+
+def as_tensor(data, dtype=None, device=None) -> Tensor:
+    """``data`` as a tensor without copying where it can, as ``torch.as_tensor``.
+
+    A backend array already on ``device`` (default: its own) with ``dtype`` (default: its
+    own) is wrapped as is, so the tensor and the array share memory; anything else
+    (another device or dtype, lists, scalars, host arrays for "cuda") is converted. A
+    Tensor on that device and of that dtype is returned itself. The result is a leaf
+    that does not require grad.
+    """
+    if isinstance(data, Tensor):
+        if (device is None or device == data.device) and (dtype is None or data.dtype == dtype):
+            return data
+        data = data.data
+    src = backend.device_of(data)
+    device = device or (src if src is not None else backend.get_default_device())
+    return Tensor._wrap(backend.to_device(data, device, dtype), device)
+
+
+def to_numpy(data):
+    """``data`` (a Tensor, a backend array on any device, a list or scalar) as a host NumPy
+    array: a copy from "cuda", else shared where NumPy allows."""
+    return data.numpy() if isinstance(data, Tensor) else backend.to_numpy(data)
 
 
 def _make(array, device, requires_grad):

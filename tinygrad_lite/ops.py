@@ -13,19 +13,7 @@ negative side (0 for relu and abs); ``clip`` passes the gradient where
 from __future__ import annotations
 
 from .autograd import Function
-from .backend import device_of, get_xp, scatter_add
-
-_XP: dict = {}
-
-
-def _lookup(x):
-    xp = _XP[type(x)] = get_xp(device_of(x))
-    return xp
-
-
-def xp_of(x):
-    """Array module of backend array ``x`` (cached per array type)."""
-    return _XP.get(type(x)) or _lookup(x)
+from .backend import scatter_add, xp_of
 
 
 # ---------------------------------------------------------------- arithmetic

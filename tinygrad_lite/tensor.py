@@ -10,8 +10,8 @@ import operator
 import numpy as np  # dtypes and Python-scalar checks only; arrays come from the backend
 
 from . import autograd, backend
-from . import ops as F
-from .ops import xp_of
+from . import ops
+from .backend import xp_of
 
 
 def _is_float(dtype) -> bool:
@@ -179,24 +179,24 @@ class Tensor:
             return Tensor._wrap(xp_of(self.data).asarray(other, dtype=dtype), self.device)
         return Tensor(other, device=self.device)
 
-    def __add__(self, other): return F.Add.apply(self, self._lift(other))
-    def __radd__(self, other): return F.Add.apply(self._lift(other), self)
-    def __sub__(self, other): return F.Sub.apply(self, self._lift(other))
-    def __rsub__(self, other): return F.Sub.apply(self._lift(other), self)
-    def __mul__(self, other): return F.Mul.apply(self, self._lift(other))
-    def __rmul__(self, other): return F.Mul.apply(self._lift(other), self)
-    def __truediv__(self, other): return F.Div.apply(self, self._lift(other))
-    def __rtruediv__(self, other): return F.Div.apply(self._lift(other), self)
-    def __pow__(self, other): return F.Pow.apply(self, self._lift(other))
-    def __rpow__(self, other): return F.Pow.apply(self._lift(other), self)
-    def __neg__(self): return F.Neg.apply(self)
+    def __add__(self, other): return ops.Add.apply(self, self._lift(other))
+    def __radd__(self, other): return ops.Add.apply(self._lift(other), self)
+    def __sub__(self, other): return ops.Sub.apply(self, self._lift(other))
+    def __rsub__(self, other): return ops.Sub.apply(self._lift(other), self)
+    def __mul__(self, other): return ops.Mul.apply(self, self._lift(other))
+    def __rmul__(self, other): return ops.Mul.apply(self._lift(other), self)
+    def __truediv__(self, other): return ops.Div.apply(self, self._lift(other))
+    def __rtruediv__(self, other): return ops.Div.apply(self._lift(other), self)
+    def __pow__(self, other): return ops.Pow.apply(self, self._lift(other))
+    def __rpow__(self, other): return ops.Pow.apply(self._lift(other), self)
+    def __neg__(self): return ops.Neg.apply(self)
     def __matmul__(self, other): return self.matmul(other)
     def __rmatmul__(self, other): return self._lift(other).matmul(self)
 
     def _compare(self, other, op):
         other = self._lift(other)
         if other.device != self.device:  # not a Function, so apply's device check does not run
-            raise autograd.device_error(op.__name__, self.device, other.device)
+            raise backend.device_error(op.__name__, self.device, other.device)
         return Tensor._wrap(op(self.data, other.data), self.device)
 
     def __eq__(self, other): return self._compare(other, operator.eq)
@@ -214,17 +214,17 @@ class Tensor:
         if self.shape[-1] != k_other:
             raise ValueError(f"matmul: shapes {self.shape} and {other.shape} do not align "
                              f"({self.shape[-1]} != {k_other})")
-        return F.Matmul.apply(self, other)
+        return ops.Matmul.apply(self, other)
 
     # ------------------------------------------------------------ elementwise
-    def exp(self): return F.Exp.apply(self)
-    def log(self): return F.Log.apply(self)
-    def sqrt(self): return F.Sqrt.apply(self)
-    def abs(self): return F.Abs.apply(self)
-    def __abs__(self): return F.Abs.apply(self)
-    def maximum(self, other): return F.Maximum.apply(self, self._lift(other))
-    def minimum(self, other): return -F.Maximum.apply(-self, -self._lift(other))
-    def clip(self, lo=None, hi=None): return F.Clip.apply(self, lo=lo, hi=hi)
+    def exp(self): return ops.Exp.apply(self)
+    def log(self): return ops.Log.apply(self)
+    def sqrt(self): return ops.Sqrt.apply(self)
+    def abs(self): return ops.Abs.apply(self)
+    def __abs__(self): return ops.Abs.apply(self)
+    def maximum(self, other): return ops.Maximum.apply(self, self._lift(other))
+    def minimum(self, other): return -ops.Maximum.apply(-self, -self._lift(other))
+    def clip(self, lo=None, hi=None): return ops.Clip.apply(self, lo=lo, hi=hi)
 
     def astype(self, dtype):
         """A cast; between float dtypes it is differentiable (gradients are cast back to
@@ -234,25 +234,25 @@ class Tensor:
             return self
         if not _is_float(dtype):
             return Tensor._wrap(self.data.astype(dtype), self.device)
-        return F.Cast.apply(self, dtype=dtype)
+        return ops.Cast.apply(self, dtype=dtype)
 
     def float(self): return self.astype(np.float32)
     def double(self): return self.astype(np.float64)
 
     # ------------------------------------------------------------ activations
-    def sigmoid(self): return F.Sigmoid.apply(self)
-    def tanh(self): return F.Tanh.apply(self)
-    def arctan(self): return F.Arctan.apply(self)
-    def relu(self): return F.ReLU.apply(self)
+    def sigmoid(self): return ops.Sigmoid.apply(self)
+    def tanh(self): return ops.Tanh.apply(self)
+    def arctan(self): return ops.Arctan.apply(self)
+    def relu(self): return ops.ReLU.apply(self)
     # float(): a NumPy float64 slope would otherwise promote a float32 tensor
-    def leaky_relu(self, negative_slope=0.01): return F.LeakyReLU.apply(self, slope=float(negative_slope))
-    def elu(self, alpha=1.0): return F.ELU.apply(self, alpha=float(alpha))
-    def binary_step(self): return F.BinaryStep.apply(self)
+    def leaky_relu(self, negative_slope=0.01): return ops.LeakyReLU.apply(self, slope=float(negative_slope))
+    def elu(self, alpha=1.0): return ops.ELU.apply(self, alpha=float(alpha))
+    def binary_step(self): return ops.BinaryStep.apply(self)
 
     # ------------------------------------------------------------ reductions
     def sum(self, axis=None, keepdims=False):
         """Sum over ``axis`` (int, tuple or None for all), NumPy's ``keepdims``."""
-        return F.Sum.apply(self, axis=_axes(axis, self.ndim), keepdims=keepdims)
+        return ops.Sum.apply(self, axis=_axes(axis, self.ndim), keepdims=keepdims)
 
     def _divide_by_count(self, total, axes, ddof=0):
         """``total / (n - ddof)``, n the number of elements reduced; nan (as NumPy) when n <= ddof."""
@@ -262,7 +262,7 @@ class Tensor:
     def mean(self, axis=None, keepdims=False):
         """sum(x) / n over ``axis``; nan for an empty reduction, as NumPy and PyTorch."""
         axes = _axes(axis, self.ndim)
-        return self._divide_by_count(F.Sum.apply(self, axis=axes, keepdims=keepdims), axes)
+        return self._divide_by_count(ops.Sum.apply(self, axis=axes, keepdims=keepdims), axes)
 
     def var(self, axis=None, keepdims=False, ddof=0):
         """sum((x - mean)^2) / (n - ddof): biased (ddof=0) by default, as NumPy's."""
@@ -274,7 +274,7 @@ class Tensor:
         """Maximum; tied elements share the gradient equally."""
         if self.size == 0:
             raise ValueError(f"max of an empty tensor of shape {self.shape}")
-        return F.Max.apply(self, axis=_axes(axis, self.ndim), keepdims=keepdims)
+        return ops.Max.apply(self, axis=_axes(axis, self.ndim), keepdims=keepdims)
 
     def min(self, axis=None, keepdims=False):
         """Minimum, -max(-x); tied elements share the gradient equally."""
@@ -290,7 +290,7 @@ class Tensor:
         m = self.data.max(axis=axes, keepdims=True)
         m = Tensor._wrap(xp.where(xp.isfinite(m), m, 0), self.device)  # all -inf: avoid inf - inf
         out = (self - m).exp().sum(axes, keepdims=True).log() + m
-        return out if keepdims else out.reshape(F._reduced_shape(self.shape, axes))
+        return out if keepdims else out.reshape(ops._reduced_shape(self.shape, axes))
 
     def softmax(self, axis=-1):
         return (self - self.logsumexp(axis, keepdims=True)).exp()
@@ -300,7 +300,7 @@ class Tensor:
 
     # ------------------------------------------------------------ shape
     def reshape(self, *shape):
-        return F.Reshape.apply(self, shape=_varargs(shape))
+        return ops.Reshape.apply(self, shape=_varargs(shape))
 
     def permute(self, *axes):
         axes = _varargs(axes)
@@ -308,14 +308,14 @@ class Tensor:
                 or len({a % self.ndim for a in axes}) != self.ndim:
             raise ValueError(f"permute: {axes} is not a permutation of the {self.ndim} axes "
                              f"of a tensor of shape {self.shape}")
-        return F.Permute.apply(self, axes=tuple(a % self.ndim for a in axes))
+        return ops.Permute.apply(self, axes=tuple(a % self.ndim for a in axes))
 
     def transpose(self, *axes):
         """Reverse the axes (as NumPy), or permute them if given."""
         return self.permute(*axes) if axes else self.permute(tuple(reversed(range(self.ndim))))
 
     def expand(self, *shape):
-        return F.Expand.apply(self, shape=_varargs(shape))
+        return ops.Expand.apply(self, shape=_varargs(shape))
 
     broadcast_to = expand
 
@@ -326,7 +326,7 @@ class Tensor:
         for a in axes:
             if self.shape[a] != 1:
                 raise ValueError(f"squeeze: axis {a} has size {self.shape[a]}, not 1")
-        return self.reshape(F._reduced_shape(self.shape, axes))
+        return self.reshape(ops._reduced_shape(self.shape, axes))
 
     def unsqueeze(self, axis):
         """Insert an axis of size 1 at ``axis`` (-ndim-1 <= axis <= ndim), as ``numpy.expand_dims``."""
@@ -344,7 +344,7 @@ class Tensor:
         """NumPy indexing; integer-array indices may repeat (their gradients accumulate)."""
         items = index if isinstance(index, tuple) else (index,)
         items = tuple(self._index_array(i) for i in items)
-        return F.Index.apply(self, index=items if isinstance(index, tuple) else items[0])
+        return ops.Index.apply(self, index=items if isinstance(index, tuple) else items[0])
 
     def _index_array(self, i):
         if isinstance(i, Tensor):  # index tensors follow the data, as host arrays do
@@ -359,10 +359,10 @@ def where(cond, x, y):
     cond_device = cond.device if isinstance(cond, Tensor) else None
     ref = x if isinstance(x, Tensor) else y if isinstance(y, Tensor) else Tensor(x, device=cond_device)
     if cond_device is not None and cond_device != ref.device:
-        raise autograd.device_error("where", cond_device, ref.device)
+        raise backend.device_error("where", cond_device, ref.device)
     cond = cond.data if isinstance(cond, Tensor) else backend.to_device(cond, ref.device)
     x, y = ref._lift(x), ref._lift(y)
-    return F.Where.apply(x, y, cond=cond)
+    return ops.Where.apply(x, y, cond=cond)
 
 
 def maximum(x, y):
@@ -380,7 +380,7 @@ def concatenate(tensors, axis=0):
     tensors = list(tensors)
     if not tensors:
         raise ValueError("concatenate needs at least one tensor")
-    return F.Concatenate.apply(*tensors, axis=_axis(axis, tensors[0].ndim))
+    return ops.Concatenate.apply(*tensors, axis=_axis(axis, tensors[0].ndim))
 
 
 def stack(tensors, axis=0):

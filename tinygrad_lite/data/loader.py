@@ -9,16 +9,12 @@ from __future__ import annotations
 import numpy as np
 
 from .. import backend
+from ..factory import as_tensor, to_numpy
 from ..tensor import Tensor
 
 
-def to_host(a) -> np.ndarray:
-    """``a`` (a Tensor, a backend array on any device, a list) as a host NumPy array."""
-    return a.numpy() if isinstance(a, Tensor) else backend.to_numpy(a)
-
-
 def _host_pair(x, y, who: str) -> tuple[np.ndarray, np.ndarray]:
-    x, y = to_host(x), to_host(y)
+    x, y = to_numpy(x), to_numpy(y)
     if x.ndim == 0 or y.ndim == 0 or len(x) != len(y):
         raise ValueError(f"{who}: x and y need the same number of examples (first axis), "
                          f"got shapes {x.shape} and {y.shape}")
@@ -34,7 +30,7 @@ def _check_batch_size(batch_size, who: str) -> int:
 def _to_tensors(x: np.ndarray, y: np.ndarray, idx, device: str) -> tuple[Tensor, Tensor]:
     """The examples ``idx`` (an integer array) as tensors on ``device``. Integer indexing
     already makes fresh arrays, so they are wrapped, not copied again as ``Tensor()`` would."""
-    return tuple(Tensor._wrap(backend.to_device(a[idx], device), device) for a in (x, y))
+    return tuple(as_tensor(a[idx], device=device) for a in (x, y))
 
 
 class DataLoader:

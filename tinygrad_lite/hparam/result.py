@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import csv
-import json
 import math
 import os
 from dataclasses import dataclass, field
@@ -11,6 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from ..files import atomic_write, decode_float, read_json, write_json
+from ..train.plots import new_figure, save_png
 from .spaces import Choice, Space, space_from_dict, space_to_dict
 
 __all__ = ["SearchResult", "Trial", "format_trial"]
@@ -101,7 +102,7 @@ class SearchResult:
         """Columns ``index, seed, score``, each metric, then each hyperparameter; floats are
         written in Python's shortest round-trip form, so they read back exactly."""
         metric_cols, param_cols = self._columns()
-        with open(path, "w", newline="") as f:
+        with atomic_write(path, "w", encoding="utf-8", newline="") as f:
             w = csv.writer(f)
             w.writerow(["index", "seed", "score", *metric_cols, *param_cols])
             for t in self.trials:
@@ -121,27 +122,24 @@ class SearchResult:
     def to_json(self, path: str) -> None:
         """Everything needed to rebuild the result with :meth:`from_json` (Choice options and
         metrics must be JSON values)."""
-        with open(path, "w") as f:
-            json.dump(self.to_dict(), f, indent=1)
+        write_json(path, self.to_dict())
 
     @classmethod
     def from_dict(cls, d: dict) -> SearchResult:
         space = {name: space_from_dict(s) for name, s in d["space"].items()}
-        trials = [Trial(index=t["index"], params=t["params"], score=float(t["score"]),
-                        metrics=t["metrics"], seed=t["seed"]) for t in d["trials"]]
+        trials = [Trial(index=t["index"], params=t["params"], score=float(decode_float(t["score"], "score")),
+                        metrics={k: decode_float(v, k, other_strings=True) for k, v in t["metrics"].items()},
+                        seed=t["seed"]) for t in d["trials"]]
         return cls(trials, space, d["metric"], d["maximize"])
 
     @classmethod
     def from_json(cls, path: str) -> SearchResult:
-        with open(path) as f:
-            return cls.from_dict(json.load(f))
+        return cls.from_dict(read_json(path))
 
     # ---- plotting -------------------------------------------------------------------------
     def plot(self, path: str | os.PathLike, title: str | None = None) -> Path:
         """Scatter the score against each hyperparameter (log x axis for LogUniform), the best
         trial starred, saved as PNG; returns the path. Needs matplotlib (Agg, off-screen)."""
-        from ..train.plots import new_figure, save_png  # matplotlib is imported on use
-
         names = list(self.space)
         fig = new_figure(4 * len(names), 3.4)
         best = self.best

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 import numpy as np  # host-side choice of the subset and window means of the history
 
 from ..autograd import no_grad
-from ..data.loader import to_host
+from ..factory import to_numpy
+from ..nn.module import eval_mode
 from ..tensor import Tensor
 from .fit import count_correct, evaluate, model_device
 from .history import History
@@ -55,7 +56,7 @@ def check_initial_loss(model, loss_fn, x, y, expected: float | None = None, rtol
     weights that are not small, a wrong loss or mislabelled data show up here first.
     """
     device = device or model_device(model)
-    x, y = to_host(x), to_host(y)
+    x, y = to_numpy(x), to_numpy(y)
     measured, _ = evaluate(model, loss_fn, (x, y), device=device)
     num_classes = _num_classes(model, x, device)
     if expected is None:
@@ -93,7 +94,7 @@ def overfit_small_subset(model, loss_fn, optimizer, x, y, num_examples: int = 20
                          "the check is made with regularization off")
     if isinstance(max_iters, bool) or not isinstance(max_iters, int) or max_iters < 1:
         raise ValueError(f"overfit_small_subset: max_iters must be a positive int, got {max_iters!r}")
-    x, y = to_host(x), to_host(y)
+    x, y = to_numpy(x), to_numpy(y)
     if not 0 < num_examples <= len(x):
         raise ValueError(f"overfit_small_subset: num_examples must be in [1, {len(x)}], got {num_examples}")
     device = device or model_device(model)
@@ -108,33 +109,28 @@ def overfit_small_subset(model, loss_fn, optimizer, x, y, num_examples: int = 20
 
 
 def _num_classes(model, x: np.ndarray, device: str) -> int:
-    was_training = model.training
-    model.eval()  # batch norm cannot normalise a batch of one in training mode
-    try:
-        with no_grad():
-            return int(model(Tensor(x[:1], device=device)).shape[-1])
-    finally:
-        model.train(was_training)
+    with eval_mode(model), no_grad():  # batch norm cannot normalise a batch of one in training mode
+        return int(model(Tensor(x[:1], device=device)).shape[-1])
 
 
 def _train_on(model, loss_fn, optimizer, xs: Tensor, ys: Tensor, max_iters: int):
     """Full-batch updates until 100% eval-mode accuracy; returns (accuracy, loss, iterations)."""
     acc, value = 0.0, math.nan
-    for it in range(1, max_iters + 1):
-        model.train()
-        optimizer.zero_grad()
-        loss = loss_fn(model(xs), ys)
-        value = float(loss.item())
-        if not math.isfinite(value):
-            return acc, value, it
-        loss.backward()
-        optimizer.step()
-        model.eval()
-        with no_grad():
-            acc = count_correct(model(xs), ys) / len(ys)
-        if acc == 1.0:
-            break
-    model.train()
+    with eval_mode(model):  # used here for its exit: every module gets its mode back
+        for it in range(1, max_iters + 1):
+            model.train()
+            optimizer.zero_grad()
+            loss = loss_fn(model(xs), ys)
+            value = float(loss.item())
+            if not math.isfinite(value):
+                return acc, value, it
+            loss.backward()
+            optimizer.step()
+            model.eval()
+            with no_grad():
+                acc = count_correct(model(xs), ys) / len(ys)
+            if acc == 1.0:
+                break
     return acc, value, it
 
 

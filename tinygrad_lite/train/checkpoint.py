@@ -19,10 +19,10 @@ from pathlib import Path
 
 import numpy as np  # host-side serialisation only
 
-from nn.serialization import load as load_arrays
-from nn.serialization import save as save_arrays
-
 from .. import backend
+from ..files import decode_float, encode_float
+from ..nn.serialization import load as load_arrays
+from ..nn.serialization import save as save_arrays
 from ..tensor import Tensor
 
 _META = "__meta__"
@@ -61,7 +61,7 @@ def _encode(obj, arrays: dict):
     if obj is None or isinstance(obj, (bool, int, str)):
         return obj
     if isinstance(obj, float):
-        return obj if math.isfinite(obj) else {"__float__": repr(obj)}
+        return obj if math.isfinite(obj) else {"__float__": encode_float(obj)}
     if isinstance(obj, tuple):
         return {"__tuple__": [_encode(v, arrays) for v in obj]}
     if isinstance(obj, list):
@@ -93,7 +93,7 @@ def _decode(obj, arrays: dict, device: str | None):
         data = backend.to_device(host, dev, dtype=host.dtype)
         return Tensor(data, device=dev) if obj["kind"] == "tensor" else data
     if "__float__" in obj:
-        return float(obj["__float__"])
+        return decode_float(obj["__float__"], "checkpoint")
     if "__tuple__" in obj:
         return tuple(_decode(v, arrays, device) for v in obj["__tuple__"])
     if "__items__" in obj:

@@ -16,6 +16,8 @@ from tqdm.auto import tqdm
 from .. import backend
 from ..autograd import no_grad
 from ..data.loader import DataLoader
+from ..nn.module import eval_mode
+from ..optim.lr_scheduler import ReduceLROnPlateau
 from ..tensor import Tensor
 from .checkpoint import load_checkpoint, save_checkpoint
 from .history import History
@@ -78,19 +80,14 @@ def evaluate(model, loss_fn: Callable, data, batch_size: int = EVAL_BATCH_SIZE,
     ``loss_fn`` returns the batch mean: ``L = sum_b n_b L_b / sum_b n_b``.
     """
     loader = as_loader(data, batch_size, False, None, device or model_device(model))
-    was_training = model.training
-    model.eval()
     total = correct = seen = 0.0
-    try:
-        with no_grad():
-            for xb, yb in loader:
-                scores = model(xb)
-                n = len(yb)
-                total += float(loss_fn(scores, yb).item()) * n
-                correct += count_correct(scores, yb)
-                seen += n
-    finally:
-        model.train(was_training)
+    with eval_mode(model), no_grad():
+        for xb, yb in loader:
+            scores = model(xb)
+            n = len(yb)
+            total += float(loss_fn(scores, yb).item()) * n
+            correct += count_correct(scores, yb)
+            seen += n
     if not seen:
         raise ValueError("evaluate: the data holds no examples")
     return total / seen, correct / seen
@@ -162,7 +159,6 @@ def fit(model, loss_fn: Callable, optimizer, train, epochs: int = 10, batch_size
 def _is_plateau(scheduler) -> bool:
     if scheduler is None:
         return False
-    from optim.lr_scheduler import ReduceLROnPlateau  # optim sits above the core: import on use
     return isinstance(scheduler, ReduceLROnPlateau)
 
 

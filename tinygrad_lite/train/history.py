@@ -7,15 +7,14 @@ accuracy, the learning rate used and the wall time since the start of training.
 """
 from __future__ import annotations
 
-import json
-import math
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from ..files import decode_float, encode_float, read_json, write_json
+
 _LISTS = ("iter_loss", "iter_reg", "iter_lr", "iter_epoch", "epoch", "train_loss", "train_acc",
           "val_loss", "val_acc", "lr", "time")
-_NONFINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
 
 
 @dataclass
@@ -71,7 +70,7 @@ class History:
         """A strict-JSON-safe dict: NaN and infinities become the strings "nan", "inf", "-inf"."""
         out = asdict(self)
         for name in _LISTS:
-            out[name] = [_encode(v) for v in out[name]]
+            out[name] = [encode_float(v) for v in out[name]]
         return out
 
     @classmethod
@@ -79,35 +78,19 @@ class History:
         unknown = set(data) - set(_LISTS) - {"meta"}
         if unknown:
             raise ValueError(f"History.from_dict: unknown fields {sorted(unknown)}")
-        kwargs = {name: [_decode(v) for v in data.get(name, [])] for name in _LISTS}
+        kwargs = {name: [decode_float(v, f"History.{name}") for v in data.get(name, [])] for name in _LISTS}
         return cls(**kwargs, meta=dict(data.get("meta", {})))
 
     def save(self, path: str | os.PathLike) -> Path:
-        """Write the history as strict JSON (no NaN tokens); returns the path."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.to_dict(), allow_nan=False, indent=1), encoding="utf-8")
-        return path
+        """Write the history as strict JSON (no NaN tokens), atomically; returns the path."""
+        return write_json(path, self.to_dict())
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> History:
-        with open(path, encoding="utf-8") as f:
-            return cls.from_dict(json.load(f))
+        return cls.from_dict(read_json(path))
 
 
 def _opt_float(v):
     return None if v is None else float(v)
 
 
-def _encode(v):
-    if isinstance(v, float) and not math.isfinite(v):
-        return "nan" if math.isnan(v) else ("inf" if v > 0 else "-inf")
-    return v
-
-
-def _decode(v):
-    if isinstance(v, str):
-        if v not in _NONFINITE:
-            raise ValueError(f"History: unexpected string {v!r} in a numeric list")
-        return _NONFINITE[v]
-    return v

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import numpy as np  # host-side figure data
 
-from ..data.loader import to_host
+from ..factory import to_numpy
+from ..files import atomic_write
 from .history import History
 
 
@@ -29,11 +30,10 @@ def new_figure(width: float, height: float):
 
 
 def save_png(fig, path: str | os.PathLike) -> Path:
-    """Write ``fig`` to ``path`` as PNG, creating the parent directory; returns the path."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, format="png")
-    return path
+    """Write ``fig`` to ``path`` as PNG atomically, creating the parent directory; returns the path."""
+    with atomic_write(path) as f:
+        fig.savefig(f, format="png")
+    return Path(path)
 
 
 def moving_average(values, window: int) -> np.ndarray:
@@ -107,7 +107,7 @@ def first_layer_weights(model_or_weight) -> np.ndarray:
         w = next((p for p in w.parameters() if p.ndim == 2), None)
         if w is None:
             raise ValueError(f"{type(model_or_weight).__name__} has no 2-D weight parameter")
-    w = to_host(w)
+    w = to_numpy(w)
     if w.ndim != 2:
         raise ValueError(f"first-layer weights must be 2-D (hidden, inputs), got shape {w.shape}")
     return w

@@ -1,4 +1,4 @@
-"""Shared helpers of the benchmarks: interleaved timing, thread counts, machine description.
+"""Timing helpers of the benchmarks: interleaved rounds, thread counts, machine description.
 
 Timing rule: every case is a function ``run(n) -> seconds per call`` that runs its
 workload ``n`` times. ``interleaved`` calls all cases once per round, in an order
@@ -13,15 +13,10 @@ import os
 import platform
 import statistics
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 
 import numpy as np
-
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if REPO not in sys.path:  # run from a checkout without installing the package
-    sys.path.insert(0, REPO)
 
 Case = Callable[[int], float]
 
@@ -119,7 +114,7 @@ def cpu_model() -> str:
 
 def git_commit() -> str | None:
     try:
-        out = subprocess.run(["git", "-C", REPO, "rev-parse", "--short", "HEAD"],
+        out = subprocess.run(["git", "-C", os.path.dirname(os.path.abspath(__file__)), "rev-parse", "--short", "HEAD"],
                              check=False, capture_output=True, text=True, timeout=10)
         return out.stdout.strip() or None
     except (OSError, subprocess.SubprocessError):

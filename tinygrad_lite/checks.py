@@ -1,0 +1,73 @@
+"""The validation vocabulary: every argument check of the library, in one message format.
+
+    check_int("Linear", "in_features", 0)          # ValueError: Linear: in_features must be
+                                                   #   an integer >= 1, got 0
+    check_real("SGD", "lr", -1.0, low=0.0)         # ValueError: ... must be a finite number >= 0.0
+    check_probability("Dropout", "p", "0.5")       # TypeError: ... must be a number in [0, 1], got '0.5'
+    check_choice("fit", "monitor", "acc", MONITORS)
+
+A value of the wrong type raises TypeError, a value of the right type outside its range
+ValueError; both say ``"{owner}: {name} must be {what}, got {value!r}"``. Each returns the
+value as a plain Python ``int``/``float`` (NumPy scalars are accepted), so callers store
+numbers that never promote float32 arrays.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Iterable
+
+
+def _fail(error: type, owner: str, name: str, what: str, value) -> Exception:
+    return error(f"{owner}: {name} must be {what}, got {value!r}")
+
+
+def check_int(owner: str, name: str, value, low: int | None = 1, high: int | None = None) -> int:
+    """``value`` as an int with ``low <= value <= high`` (None: no bound); bools are refused."""
+    what = "an integer" + (f" >= {low}" if low is not None else "") + (f" <= {high}" if high is not None else "")
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise _fail(TypeError, owner, name, what, value)
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise _fail(ValueError, owner, name, what, value)
+    return int(value)
+
+
+def check_real(owner: str, name: str, value, low: float = -math.inf, high: float = math.inf, *,
+               low_open: bool = False, high_open: bool = False, finite: bool = True) -> float:
+    """``value`` as a float inside the interval from ``low`` to ``high`` (closed unless
+    ``low_open``/``high_open``). NaN is always refused, infinities unless ``finite=False``."""
+    what = ("a finite number" if finite else "a number") + _interval(low, high, low_open, high_open)
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise _fail(TypeError, owner, name, what, value)
+    v = float(value)
+    above = v > low if low_open else v >= low  # NaN fails both comparisons
+    below = v < high if high_open else v <= high
+    if not (above and below) or (finite and not math.isfinite(v)):
+        raise _fail(ValueError, owner, name, what, value)
+    return v
+
+
+def check_probability(owner: str, name: str, value, *, high_open: bool = False) -> float:
+    """``value`` as a float in [0, 1] (or [0, 1) with ``high_open``)."""
+    return check_real(owner, name, value, 0.0, 1.0, high_open=high_open)
+
+
+def check_choice(owner: str, name: str, value, options: Iterable):
+    """``value`` itself, if it is one of ``options``."""
+    options = tuple(options)
+    if value not in options:
+        raise _fail(ValueError, owner, name, f"one of {options}", value)
+    return value
+
+
+def _interval(low: float, high: float, low_open: bool, high_open: bool) -> str:
+    if low == -math.inf and high == math.inf:
+        return ""
+    if high == math.inf:
+        return f" {'>' if low_open else '>='} {low:g}"
+    if low == -math.inf:
+        return f" {'<' if high_open else '<='} {high:g}"
+    return f" in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+
+
+__all__ = ["check_choice", "check_int", "check_probability", "check_real"]
