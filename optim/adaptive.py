@@ -8,18 +8,9 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
-from .optimizer import Optimizer, decayed_grad
+from tinygrad_lite.backend import xp_of
 
-
-def _scaled_step(xp, x, num, sq, scale: float, eps: float, lr: float, work) -> None:
-    """``x -= lr * num / (sqrt(sq) / scale + eps)``, computed in ``work`` without allocating."""
-    xp.sqrt(sq, out=work)
-    if scale != 1.0:
-        work /= scale
-    work += eps
-    xp.divide(num, work, out=work)
-    work *= lr
-    x -= work
+from .optimizer import Optimizer
 
 
 class Adagrad(Optimizer):
@@ -41,18 +32,12 @@ class Adagrad(Optimizer):
         super().__init__(params, {"lr": lr, "eps": eps, "weight_decay": weight_decay,
                                   "initial_accumulator_value": initial_accumulator_value})
 
-    def _hyper(self, group: dict) -> tuple:
-        return (float(group["lr"]), float(group["eps"]), float(group["weight_decay"]),
-                float(group["initial_accumulator_value"]))
-
-    def _update(self, x, g, slot, hyper: tuple) -> None:
-        lr, eps, weight_decay, initial = hyper
-        xp, (d, step) = slot.xp, slot.work
-        cache = self._buffer(slot.state, "sum", x, initial)
-        d = decayed_grad(x, g, weight_decay, d) if weight_decay else g
-        xp.multiply(d, d, out=step)
-        cache += step
-        _scaled_step(xp, x, d, cache, 1.0, eps, lr, step)
+    def _update(self, x, g, state: dict, group: dict) -> None:
+        lr, eps = group["lr"], group["eps"]
+        dx = self._decayed(g, x, group["weight_decay"])
+        cache = self._buffer(state, "sum", x, group["initial_accumulator_value"])
+        cache += self._scaled(1.0, dx, dx)
+        x -= self._scaled(lr, dx, over=self._root(cache, eps=eps))
 
 
 class RMSprop(Optimizer):
@@ -72,19 +57,13 @@ class RMSprop(Optimizer):
                  weight_decay: float = 0.0):
         super().__init__(params, {"lr": lr, "alpha": alpha, "eps": eps, "weight_decay": weight_decay})
 
-    def _hyper(self, group: dict) -> tuple:
-        return float(group["lr"]), float(group["alpha"]), float(group["eps"]), float(group["weight_decay"])
-
-    def _update(self, x, g, slot, hyper: tuple) -> None:
-        lr, alpha, eps, weight_decay = hyper
-        xp, (d, step) = slot.xp, slot.work
-        cache = self._buffer(slot.state, "square_avg", x)
-        d = decayed_grad(x, g, weight_decay, d) if weight_decay else g
-        xp.multiply(d, d, out=step)
-        step *= 1.0 - alpha
+    def _update(self, x, g, state: dict, group: dict) -> None:
+        lr, alpha, eps = group["lr"], group["alpha"], group["eps"]
+        dx = self._decayed(g, x, group["weight_decay"])
+        cache = self._buffer(state, "square_avg", x)
         cache *= alpha
-        cache += step
-        _scaled_step(xp, x, d, cache, 1.0, eps, lr, step)
+        cache += self._scaled(1.0 - alpha, dx, dx)
+        x -= self._scaled(lr, dx, over=self._root(cache, eps=eps))
 
 
 class Adam(Optimizer):
@@ -113,34 +92,26 @@ class Adam(Optimizer):
         super().__init__(params, {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay,
                                   "amsgrad": amsgrad})
 
-    def _hyper(self, group: dict) -> tuple:
-        beta1, beta2 = group["betas"]
-        return (float(group["lr"]), float(beta1), float(beta2), float(group["eps"]),
-                float(group["weight_decay"]), bool(group["amsgrad"]))
-
-    def _update(self, x, g, slot, hyper: tuple) -> None:
-        lr, beta1, beta2, eps, weight_decay, amsgrad = hyper
-        xp, state, (d, step) = slot.xp, slot.state, slot.work
-        if not self._decoupled:
-            d = decayed_grad(x, g, weight_decay, d) if weight_decay else g
-        else:
-            d = g
+    def _update(self, x, g, state: dict, group: dict) -> None:
+        lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
+        weight_decay = group["weight_decay"]
+        if self._decoupled:
+            dx = g
             if weight_decay:
                 x *= 1.0 - lr * weight_decay
+        else:
+            dx = self._decayed(g, x, weight_decay)
         t = state["step"] = state.get("step", 0) + 1
         m, v = self._buffer(state, "exp_avg", x), self._buffer(state, "exp_avg_sq", x)
         m *= beta1
-        xp.multiply(d, 1.0 - beta1, out=step)
-        m += step
+        m += self._scaled(1.0 - beta1, dx)
         v *= beta2
-        xp.multiply(d, d, out=step)
-        step *= 1.0 - beta2
-        v += step
-        if amsgrad:
-            v_max = self._buffer(state, "max_exp_avg_sq", x)
-            xp.maximum(v_max, v, out=v_max)
-            v = v_max
-        _scaled_step(xp, x, m, v, math.sqrt(1.0 - beta2**t), eps, lr / (1.0 - beta1**t), step)
+        v += self._scaled(1.0 - beta2, dx, dx)
+        v_hat = v
+        if group["amsgrad"]:
+            v_hat = self._buffer(state, "max_exp_avg_sq", x)
+            xp_of(x).maximum(v_hat, v, out=v_hat)
+        x -= self._scaled(lr / (1.0 - beta1**t), m, over=self._root(v_hat, math.sqrt(1.0 - beta2**t), eps))
 
 
 class AdamW(Adam):

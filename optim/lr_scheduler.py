@@ -18,21 +18,15 @@ from __future__ import annotations
 
 import copy
 import math
-import numbers
 
-from .optimizer import Optimizer, check_range
+from tinygrad_lite.checks import check_choice, check_int, check_real
+
+from .optimizer import Optimizer
 
 
 def _check_optimizer(owner: str, optimizer) -> None:
     if not isinstance(optimizer, Optimizer):
         raise TypeError(f"{owner} needs an optim.Optimizer, got {type(optimizer).__name__}")
-
-
-def _check_int(owner: str, name: str, value, low: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{owner}: {name} must be an int, got {value!r}")
-    if value < low:
-        raise ValueError(f"{owner}: {name}={value} must be >= {low}")
 
 
 class LRScheduler:
@@ -90,9 +84,8 @@ class StepLR(LRScheduler):
     """
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1):
-        _check_int("StepLR", "step_size", step_size, 1)
-        check_range("StepLR", "gamma", gamma, 0.0, math.inf, True, low_included=False)
-        self.step_size, self.gamma = step_size, float(gamma)
+        self.step_size = check_int("StepLR", "step_size", step_size, 1)
+        self.gamma = check_real("StepLR", "gamma", gamma, 0.0, low_open=True)
         super().__init__(optimizer)
 
     def lr_at(self, lr0: float, t: int) -> float:
@@ -103,8 +96,7 @@ class ExponentialLR(LRScheduler):
     """PyTorch's exponential decay: ``lr_t = lr0 * gamma ** t``; ``gamma = exp(-k)``."""
 
     def __init__(self, optimizer: Optimizer, gamma: float):
-        check_range("ExponentialLR", "gamma", gamma, 0.0, math.inf, True, low_included=False)
-        self.gamma = float(gamma)
+        self.gamma = check_real("ExponentialLR", "gamma", gamma, 0.0, low_open=True)
         super().__init__(optimizer)
 
     def lr_at(self, lr0: float, t: int) -> float:
@@ -118,8 +110,7 @@ class ExponentialDecayLR(LRScheduler):
     """
 
     def __init__(self, optimizer: Optimizer, k: float):
-        check_range("ExponentialDecayLR", "k", k, 0.0, math.inf, True)
-        self.k = float(k)
+        self.k = check_real("ExponentialDecayLR", "k", k, 0.0)
         super().__init__(optimizer)
 
     def lr_at(self, lr0: float, t: int) -> float:
@@ -130,8 +121,7 @@ class InverseTimeLR(LRScheduler):
     r"""The lecture's 1/t decay :math:`\alpha = \alpha_0 / (1 + kt)`: ``lr_t = lr0 / (1 + k * t)``."""
 
     def __init__(self, optimizer: Optimizer, k: float):
-        check_range("InverseTimeLR", "k", k, 0.0, math.inf, True)
-        self.k = float(k)
+        self.k = check_real("InverseTimeLR", "k", k, 0.0)
         super().__init__(optimizer)
 
     def lr_at(self, lr0: float, t: int) -> float:
@@ -152,12 +142,12 @@ class CosineAnnealingLR(LRScheduler):
     """
 
     def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0, warmup_steps: int = 0):
-        _check_int("CosineAnnealingLR", "T_max", T_max, 1)
-        _check_int("CosineAnnealingLR", "warmup_steps", warmup_steps, 0)
+        owner = "CosineAnnealingLR"
+        self.T_max = check_int(owner, "T_max", T_max, 1)
+        self.warmup_steps = check_int(owner, "warmup_steps", warmup_steps, 0)
         if warmup_steps >= T_max:
-            raise ValueError(f"CosineAnnealingLR: warmup_steps={warmup_steps} must be < T_max={T_max}")
-        check_range("CosineAnnealingLR", "eta_min", eta_min, 0.0, math.inf, True)
-        self.T_max, self.eta_min, self.warmup_steps = T_max, float(eta_min), warmup_steps
+            raise ValueError(f"{owner}: warmup_steps must be < T_max={T_max}, got {warmup_steps!r}")
+        self.eta_min = check_real(owner, "eta_min", eta_min, 0.0)
         super().__init__(optimizer)
 
     def lr_at(self, lr0: float, t: int) -> float:
@@ -189,23 +179,19 @@ class ReduceLROnPlateau(LRScheduler):
                  min_lr: float | list = 0.0, eps: float = 1e-8):
         owner = "ReduceLROnPlateau"
         _check_optimizer(owner, optimizer)
-        if mode not in ("min", "max") or threshold_mode not in ("rel", "abs"):
-            raise ValueError(f"{owner}: mode must be 'min' or 'max' and threshold_mode 'rel' or 'abs', "
-                             f"got {mode!r} and {threshold_mode!r}")
-        check_range(owner, "factor", factor, 0.0, 1.0, False)
-        _check_int(owner, "patience", patience, 0)
-        _check_int(owner, "cooldown", cooldown, 0)
-        check_range(owner, "threshold", threshold, 0.0, math.inf, True)
-        check_range(owner, "eps", eps, 0.0, math.inf, True)
+        self.mode = check_choice(owner, "mode", mode, ("min", "max"))
+        self.threshold_mode = check_choice(owner, "threshold_mode", threshold_mode, ("rel", "abs"))
+        self.factor = check_real(owner, "factor", factor, 0.0, 1.0, high_open=True)
+        self.patience = check_int(owner, "patience", patience, 0)
+        self.cooldown = check_int(owner, "cooldown", cooldown, 0)
+        self.threshold = check_real(owner, "threshold", threshold, 0.0)
+        self.eps = check_real(owner, "eps", eps, 0.0)
         n = len(optimizer.param_groups)
         min_lrs = list(min_lr) if isinstance(min_lr, (list, tuple)) else [min_lr] * n
         if len(min_lrs) != n:
-            raise ValueError(f"{owner}: {len(min_lrs)} min_lr values for {n} parameter groups")
-        for value in min_lrs:
-            check_range(owner, "min_lr", value, 0.0, math.inf, True)
-        self.mode, self.factor, self.patience, self.cooldown = mode, float(factor), patience, cooldown
-        self.threshold, self.threshold_mode, self.eps = float(threshold), threshold_mode, float(eps)
-        self.min_lrs = [float(v) for v in min_lrs]
+            raise ValueError(f"{owner}: min_lr must be a number or one per parameter group ({n}), "
+                             f"got {min_lr!r}")
+        self.min_lrs = [check_real(owner, "min_lr", value, 0.0) for value in min_lrs]
         self.best = math.inf if mode == "min" else -math.inf
         self.num_bad_epochs = self.cooldown_counter = 0
         super().__init__(optimizer)

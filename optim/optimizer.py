@@ -7,45 +7,39 @@ a dict from parameter to that parameter's buffers. Buffers are created on the fi
 the parameter's device; if the parameter later moves (its ``.data`` replaced by an
 array on another device or of another dtype), its state follows on the next step.
 
-Subclasses implement ``_hyper(group)``, the group's hyperparameters as a tuple of
-Python numbers, and ``_update(x, g, slot, hyper)``, which changes the parameter
-array ``x`` in place from its gradient ``g``, keeping buffers in ``slot.state``
-(made with ``_buffer``) and using the two preallocated arrays ``slot.work`` for
-temporaries, so that a step allocates nothing. A subclass whose update works piece
-by piece sets ``_full_work = False``: it then gets no ``slot.work`` (two arrays the
-size of the largest parameter) and takes small buffers from ``_scratch`` instead.
-Gradients are read-only: they may alias other arrays.
+``step()`` calls a subclass's ``_update(x, g, state, group)`` once per parameter with
+a gradient, which writes the update as its equation reads, with in-place operators
+(``v *= rho; v += dx``), hyperparameters read by name from ``group`` and buffers from
+``_buffer(state, name, x)``:
+
+- ``x`` is the parameter's array, changed in place: modules and user code hold it,
+  so it must stay the same object (and keep its dtype);
+- ``g`` is the gradient's array, read-only: it may alias other arrays;
+- a function of arrays comes from the array module ``xp_of(x)``, never ``np.``, so
+  that the update runs on any device (the "strict" test device refuses host arrays).
+
+Terms that need an array of their own are written with three helpers, ``_decayed(g,
+x, wd)`` for ``g + wd * x``, ``_scaled(a, y, z, over)`` for ``a * y * z / over`` and
+``_root(s, c, eps)`` for ``sqrt(s) / c + eps``, as in ``x -= self._scaled(lr, v)``:
+each writes into a scratch array kept by the optimizer (one per helper, the size of
+the largest parameter), so that a step allocates nothing the size of a parameter.
+Plain temporaries (``x -= lr * v``) read the same, but glibc's allocator hands such
+large blocks back to the system when they are freed and faults their pages in again
+when they are next allocated: run in a process of its own, the MLP benchmark's training
+step (benchmarks/README.md) was then about 1.4x slower with SGD momentum, 1.9x with Adam.
 """
 from __future__ import annotations
 
-import math
-import numbers
 from collections.abc import Callable, Iterable
 
-from tinygrad_lite import Tensor, backend
+from tinygrad_lite import backend
 from tinygrad_lite.backend import xp_of
+from tinygrad_lite.checks import check_real
+from tinygrad_lite.tensor import Tensor
 
-# name: (low, high, high included); checked wherever the name appears in a group
-_RANGES = {
-    "lr": (0.0, math.inf, True),
-    "eps": (0.0, math.inf, True),
-    "weight_decay": (0.0, math.inf, True),
-    "initial_accumulator_value": (0.0, math.inf, True),
-    "momentum": (0.0, 1.0, False),
-    "alpha": (0.0, 1.0, False),
-}
-
-
-def check_range(owner: str, name: str, value, low: float, high: float, high_included: bool,
-                low_included: bool = True) -> None:
-    """Raise TypeError unless ``value`` is a real number, ValueError unless it lies in the range."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{owner}: {name} must be a real number, got {value!r}")
-    above = low <= value if low_included else low < value
-    inside = above and (value <= high if high_included else value < high)  # NaN fails both
-    if not inside:
-        interval = f"{'[' if low_included else '('}{low}, {high}{']' if high_included else ')'}"
-        raise ValueError(f"{owner}: {name}={value!r} is outside {interval}")
+# checked wherever the name appears in a group: numbers >= 0, and numbers in [0, 1)
+_NON_NEGATIVE = ("lr", "eps", "weight_decay", "initial_accumulator_value")
+_DECAY_RATES = ("momentum", "alpha")
 
 
 def _placed(value, x, copy: bool = False):
@@ -62,28 +56,6 @@ def _placed(value, x, copy: bool = False):
     return xp_of(x).array(backend.to_numpy(value), dtype=dtype)  # array() copies
 
 
-def decayed_grad(x, g, weight_decay: float, out):
-    """The L2-regularised gradient ``g + weight_decay * x``, written to and returned as ``out``.
-
-    ``g`` is never written: gradients may alias other arrays.
-    """
-    xp_of(x).multiply(x, weight_decay, out=out)
-    out += g
-    return out
-
-
-class _Slot:
-    """What ``step()`` keeps per parameter: the array ``x`` it was made for (``p.data``),
-    the parameter's ``state``, its array module ``xp``, two ``work`` arrays like ``x`` (None
-    when the optimizer sets ``_full_work = False``) and a subclass's cached ``plan``."""
-
-    __slots__ = ("plan", "state", "work", "x", "xp")
-
-    def __init__(self, x, state: dict, xp, work: tuple):
-        self.x, self.state, self.xp, self.work = x, state, xp, work
-        self.plan = None  # what a subclass caches about how to update x (SGD: its pieces)
-
-
 class Optimizer:
     """Base class: ``Optimizer(params, defaults)``.
 
@@ -91,8 +63,6 @@ class Optimizer:
     groups) with a ``"params"`` entry and any per-group hyperparameters; ``defaults``
     fills the hyperparameters a group does not give.
     """
-
-    _full_work = True  # give every slot two work arrays shaped like its parameter
 
     def __init__(self, params: Iterable, defaults: dict):
         name = type(self).__name__
@@ -103,8 +73,8 @@ class Optimizer:
         self._check_group(self.defaults)
         self.param_groups: list[dict] = []
         self.state: dict = {}
-        self._slots: dict = {}  # parameter -> _Slot, see step()
-        self._work_bufs: dict = {}
+        self._placed_for: dict = {}  # parameter -> the array (p.data) its state was placed next to
+        self._scratch: dict = {}  # (array type, dtype, role) -> flat array, see _scratch_like
         groups = list(params)
         if not groups:
             raise ValueError(f"{name} got an empty parameter list")
@@ -150,17 +120,23 @@ class Optimizer:
             raise ValueError(f"{name} cannot optimize a non-leaf tensor of shape {p.shape}")
 
     def _check_group(self, group: dict) -> None:
-        """Validate a group's hyperparameters; subclasses add their own rules."""
+        """Validate a group's hyperparameters, storing the numbers as Python floats (a NumPy
+        float64 scalar would promote float32 temporaries); subclasses add their own rules."""
         name = type(self).__name__
-        for key, (low, high, high_included) in _RANGES.items():
+        for key in _NON_NEGATIVE:
             if key in group:
-                check_range(name, key, group[key], low, high, high_included)
+                group[key] = check_real(name, key, group[key], 0.0)
+        for key in _DECAY_RATES:
+            if key in group:
+                group[key] = check_real(name, key, group[key], 0.0, 1.0, high_open=True)
         if "betas" in group:
             betas = group["betas"]
-            if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            if not isinstance(betas, (tuple, list)):
+                raise TypeError(f"{name}: betas must be a pair (beta1, beta2), got {betas!r}")
+            if len(betas) != 2:
                 raise ValueError(f"{name}: betas must be a pair (beta1, beta2), got {betas!r}")
-            for i, beta in enumerate(betas):
-                check_range(name, f"betas[{i}]", beta, 0.0, 1.0, False)
+            group["betas"] = tuple(check_real(name, f"betas[{i}]", beta, 0.0, 1.0, high_open=True)
+                                   for i, beta in enumerate(betas))
 
     # ------------------------------------------------------------ stepping
     def zero_grad(self) -> None:
@@ -175,50 +151,32 @@ class Optimizer:
         ``closure`` re-evaluates the loss (and its gradients) before the update.
         """
         loss = closure() if closure is not None else None
-        slots, update = self._slots, self._update
+        placed_for = self._placed_for
         for group in self.param_groups:
-            hyper = self._hyper(group)
             for p in group["params"]:
                 grad = p.grad
                 if grad is None:
                     continue
                 x, g = p.data, grad.data
-                slot = slots.get(p)
-                if slot is None or slot.x is not x:  # first step, or p.data was replaced (moved)
-                    slot = self._make_slot(p)
                 if g.shape != x.shape:  # in-place updates would broadcast it silently
                     raise ValueError(f"{type(self).__name__}.step: gradient of shape {g.shape} "
                                      f"for a parameter of shape {x.shape}")
-                update(x, g, slot, hyper)
+                state = self.state.get(p)
+                if state is None or placed_for.get(p) is not x:  # first step, or p.data replaced (moved)
+                    state = self._place_state(p, x)
+                self._update(x, g, state, group)
         return loss
 
-    def _make_slot(self, p) -> _Slot:
-        """``p``'s slot: its state placed next to ``p.data``, its array module and work arrays."""
-        x = p.data
+    def _place_state(self, p, x) -> dict:
+        """``p``'s state, its arrays placed next to ``x`` (``p.data``)."""
         state = self.state.setdefault(p, {})
         for key, value in state.items():
             if backend.device_of(value) is not None and value.shape != x.shape:
                 raise ValueError(f"{type(self).__name__}: state {key!r} of shape {value.shape} "
                                  f"does not fit a parameter now of shape {x.shape}")
             state[key] = _placed(value, x)
-        work = (self._work(x, 0), self._work(x, 1)) if self._full_work else None
-        slot = self._slots[p] = _Slot(x, state, xp_of(x), work)
-        return slot
-
-    def _work(self, x, i: int):
-        """Work array ``i`` shaped like ``x``: a view of scratch buffer ``i``, sized at once for
-        the largest parameter so that it is allocated once and steps allocate nothing."""
-        largest = max(p.size for g in self.param_groups for p in g["params"])
-        return self._scratch(x, max(largest, x.size), i)[: x.size].reshape(x.shape)
-
-    def _scratch(self, x, size: int, i: int):
-        """Flat scratch buffer ``i`` of at least ``size`` elements of ``x``'s array type and
-        dtype, shared by all parameters (for updates done piece by piece)."""
-        key = (type(x), x.dtype, i)
-        buf = self._work_bufs.get(key)
-        if buf is None or buf.size < size:
-            buf = self._work_bufs[key] = xp_of(x).empty(size, dtype=x.dtype)
-        return buf
+        self._placed_for[p] = x
+        return state
 
     @staticmethod
     def _buffer(state: dict, name: str, x, fill: float = 0.0):
@@ -228,11 +186,46 @@ class Optimizer:
             buf = state[name] = xp_of(x).full(x.shape, fill, dtype=x.dtype)
         return buf
 
-    def _hyper(self, group: dict) -> tuple:
-        """The group's hyperparameters as Python numbers, read once per group and step."""
-        raise NotImplementedError(f"{type(self).__name__}._hyper")
+    # The three helpers below write the update's temporaries into scratch arrays the
+    # optimizer keeps (one per role, each the size of its largest parameter), so that a step
+    # allocates nothing the size of a parameter; see the module docstring for why.
+    def _decayed(self, g, x, weight_decay: float):
+        """``g + weight_decay * x``, the L2-regularised gradient (``g`` itself without decay)."""
+        if not weight_decay:
+            return g
+        dx = xp_of(x).multiply(x, weight_decay, out=self._scratch_like(x, 0))
+        dx += g
+        return dx
 
-    def _update(self, x, g, slot: _Slot, hyper: tuple) -> None:
+    def _scaled(self, a: float, y, z=None, over=None):
+        """``a * y``, times ``z`` and divided by ``over`` where given."""
+        out = xp_of(y).multiply(y, a, out=self._scratch_like(y, 1))
+        if z is not None:
+            out *= z
+        if over is not None:
+            out /= over
+        return out
+
+    def _root(self, s, c: float = 1.0, eps: float = 0.0):
+        """``sqrt(s) / c + eps``, the adaptive optimizers' denominator."""
+        out = xp_of(s).sqrt(s, out=self._scratch_like(s, 2))
+        if c != 1.0:
+            out /= c
+        out += eps
+        return out
+
+    def _scratch_like(self, y, role: int):
+        """Scratch array ``role`` shaped like ``y``: a view of one flat array shared by all
+        parameters, so valid only until the next use of the same role."""
+        key = (type(y), y.dtype, role)
+        flat = self._scratch.get(key)
+        if flat is None or flat.size < y.size:
+            flat = self._scratch[key] = xp_of(y).empty(y.size, dtype=y.dtype)
+        return flat[: y.size].reshape(y.shape)
+
+    def _update(self, x, g, state: dict, group: dict) -> None:
+        """Change parameter array ``x`` in place from its gradient ``g`` (read-only), keeping
+        buffers in ``state``, with ``group``'s hyperparameters."""
         raise NotImplementedError(f"{type(self).__name__}._update")
 
     # ------------------------------------------------------------ saving
@@ -283,7 +276,7 @@ class Optimizer:
                     raise ValueError(f"{name}.load_state_dict: state {k!r} has shape {tuple(v.shape)}, "
                                      f"parameter {i} has shape {p.shape}")
             state[p] = {k: _placed(v, p.data, copy=True) for k, v in entries.items()}
-        self.state, self._slots = state, {}
+        self.state, self._placed_for = state, {}
         for group, new in zip(self.param_groups, groups):
             group.clear()
             group.update(new)

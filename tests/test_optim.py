@@ -1,5 +1,7 @@
 """Optimizers against plain-NumPy transcriptions of their equations, and the Optimizer API."""
 import math
+import re
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -7,9 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from tinygrad_lite import optim
 import tinygrad_lite as tl
-from tinygrad_lite import backend
+from tinygrad_lite import backend, optim
 
 SETTINGS = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
@@ -152,18 +153,84 @@ def test_float32_stays_float32(case, device):
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_gradient_is_read_only_and_missing_gradients_are_skipped(case, device):
+def test_step_updates_in_place_reads_gradients_only_and_skips_missing_ones(case, device):
+    """Modules hold p.data, so a step must change that very array; gradients may alias
+    other arrays, so a step must never write into them (here: several steps, with state)."""
     cls, hyper = CASES[case][0], fixed_hyper(case, lr=0.1, weight_decay=0.1)
+    hyper |= {"amsgrad": True} if issubclass(cls, optim.Adam) else {}
     p = tl.Tensor([[1.0, -2.0], [0.5, 3.0]], requires_grad=True, device=device)
     idle = tl.Tensor([4.0, 5.0], requires_grad=True, device=device)
     opt = cls([p, idle], **hyper)
-    (p * p * p).sum().backward()
-    grad_before, p_before = p.grad.numpy().copy(), p.numpy().copy()
-    opt.step()
-    np.testing.assert_array_equal(p.grad.numpy(), grad_before)
-    assert not np.array_equal(p.numpy(), p_before)
+    x = p.data
+    for _ in range(3):
+        p.grad = None
+        (p * p * p).sum().backward()
+        g, grad_before, p_before = p.grad.data, p.grad.numpy().copy(), p.numpy().copy()
+        opt.step()
+        assert p.data is x and p.grad.data is g
+        np.testing.assert_array_equal(p.grad.numpy(), grad_before)
+        assert not np.array_equal(p.numpy(), p_before)
     np.testing.assert_array_equal(idle.numpy(), [4.0, 5.0])
     assert idle not in opt.state
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_steps_allocate_nothing_the_size_of_a_parameter(case):
+    """Such temporaries would be freed and faulted in again on every step (optim/optimizer.py)."""
+    cls, hyper = CASES[case][0], fixed_hyper(case, lr=0.01, weight_decay=0.1)
+    hyper |= {"amsgrad": True} if issubclass(cls, optim.Adam) else {}
+    p = tl.Tensor(np.ones((256, 256), np.float32), requires_grad=True)
+    p.grad = tl.Tensor(np.full((256, 256), 0.5, np.float32))
+    opt = cls([p], **hyper)
+    opt.step()  # the first step makes the state
+    tracemalloc.start()
+    try:
+        opt.step()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < p.data.nbytes // 4
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_views_and_0d_parameters_match_numpy_transcription(case, device):
+    """A gradient that arrives as a transposed (non-contiguous) view, a parameter whose
+    array is a transposed view, and a 0-d parameter, each updated as the equations say."""
+    cls, _, ref = CASES[case]
+    hyper = fixed_hyper(case, lr=0.05, weight_decay=0.1)
+    rng = np.random.default_rng(4)
+    w, u, a = rng.standard_normal((7, 3)), rng.standard_normal((5, 4)), rng.standard_normal((3, 7))
+    ps = [tl.Tensor(w.copy(), requires_grad=True, device=device),
+          tl.Tensor(backend.to_device(u, device, copy=True).T, requires_grad=True),
+          tl.Tensor(np.array(0.5), requires_grad=True, device=device)]
+    assert not ps[1].data.flags.c_contiguous
+    a = tl.Tensor(a, device=device)
+    opt = cls(ps, **hyper)
+    xs, states = [w, u.T, np.array(0.5)], [{} for _ in ps]
+    for _ in range(5):
+        opt.zero_grad()
+        (a * ps[0].T * ps[0].T).sum().backward()  # d/dp0 = (2 a p0^T)^T: a transposed view
+        (ps[1] * ps[1] * ps[1]).sum().backward()
+        (ps[2] * ps[2] * ps[2]).backward()
+        assert not ps[0].grad.data.flags.c_contiguous
+        grads = [p.grad.numpy().copy() for p in ps]
+        opt.step()
+        for i, (p, g) in enumerate(zip(ps, grads)):
+            xs[i] = ref(xs[i], g, states[i], **hyper)
+            np.testing.assert_allclose(p.numpy(), xs[i], rtol=1e-12, atol=1e-14, err_msg=f"parameter {i}")
+    assert ps[2].shape == () and ps[1].shape == (4, 5)
+
+
+def test_hyperparameters_are_stored_as_python_floats():
+    """A NumPy float64 hyperparameter would turn a float32 update's temporaries float64."""
+    p = tl.Tensor(np.ones(3, np.float32), requires_grad=True)
+    opt = optim.Adam([{"params": [p], "lr": np.float64(0.1)}], betas=(np.float32(0.5), 0.9),
+                     eps=np.float64(1e-6))
+    group = opt.param_groups[0]
+    assert [type(v) for v in (group["lr"], group["eps"], *group["betas"])] == [float] * 4
+    p.grad = tl.Tensor(np.ones(3, np.float32))
+    opt.step()
+    assert p.dtype == np.float32 and opt.state[p]["exp_avg"].dtype == np.float32
 
 
 def test_param_groups_have_their_own_hyperparameters(device):
@@ -201,20 +268,33 @@ def test_zero_grad_step_closure_and_backward(device):
     assert p.grad is None
 
 
-BAD = [
-    (optim.SGD, {"lr": -0.1}, ValueError), (optim.SGD, {"lr": math.nan}, ValueError),
-    (optim.SGD, {"lr": 0.1, "momentum": 1.0}, ValueError), (optim.SGD, {"lr": 0.1, "momentum": -0.5}, ValueError),
-    (optim.SGD, {"lr": 0.1, "nesterov": True}, ValueError), (optim.SGD, {"lr": 0.1, "weight_decay": -1}, ValueError),
-    (optim.SGD, {"lr": "0.1"}, TypeError), (optim.Adagrad, {"eps": -1e-8}, ValueError),
-    (optim.RMSprop, {"alpha": 1.0}, ValueError), (optim.RMSprop, {"alpha": -0.1}, ValueError),
-    (optim.Adam, {"betas": (1.0, 0.999)}, ValueError), (optim.Adam, {"betas": (0.9, -0.1)}, ValueError),
-    (optim.Adam, {"betas": (0.9,)}, ValueError), (optim.AdamW, {"lr": -1e-3}, ValueError),
+BAD = [  # (optimizer, arguments, error, message after "{optimizer}: "), in tinygrad_lite.checks' format
+    (optim.SGD, {"lr": -0.1}, ValueError, "lr must be a finite number >= 0, got -0.1"),
+    (optim.SGD, {"lr": math.nan}, ValueError, "lr must be a finite number >= 0, got nan"),
+    (optim.SGD, {"lr": math.inf}, ValueError, "lr must be a finite number >= 0, got inf"),
+    (optim.SGD, {"lr": 1, "momentum": 1.0}, ValueError,
+     "momentum must be a finite number in [0, 1), got 1.0"),
+    (optim.SGD, {"lr": 1, "momentum": -0.5}, ValueError,
+     "momentum must be a finite number in [0, 1), got -0.5"),
+    (optim.SGD, {"lr": 1, "nesterov": True}, ValueError, "momentum must be > 0 with nesterov=True, got 0.0"),
+    (optim.Adagrad, {"weight_decay": -1}, ValueError, "weight_decay must be a finite number >= 0, got -1"),
+    (optim.SGD, {"lr": "0.1"}, TypeError, "lr must be a finite number >= 0, got '0.1'"),
+    (optim.SGD, {"lr": True}, TypeError, "lr must be a finite number >= 0, got True"),
+    (optim.Adagrad, {"eps": -1e-8}, ValueError, "eps must be a finite number >= 0, got -1e-08"),
+    (optim.Adagrad, {"initial_accumulator_value": -1.0}, ValueError, "initial_accumulator_value must be"),
+    (optim.RMSprop, {"alpha": 1.0}, ValueError, "alpha must be a finite number in [0, 1), got 1.0"),
+    (optim.RMSprop, {"alpha": -0.1}, ValueError, "alpha must be a finite number in [0, 1), got -0.1"),
+    (optim.Adam, {"betas": (1.0, 0.999)}, ValueError, "betas[0] must be a finite number in [0, 1), got 1.0"),
+    (optim.Adam, {"betas": (0.9, -0.1)}, ValueError, "betas[1] must be a finite number in [0, 1), got -0.1"),
+    (optim.Adam, {"betas": (0.9,)}, ValueError, "betas must be a pair (beta1, beta2), got (0.9,)"),
+    (optim.Adam, {"betas": 0.9}, TypeError, "betas must be a pair (beta1, beta2), got 0.9"),
+    (optim.AdamW, {"lr": -1e-3}, ValueError, "lr must be a finite number >= 0, got -0.001"),
 ]
 
 
-@pytest.mark.parametrize("cls, kwargs, error", BAD)
-def test_bad_hyperparameters_raise(cls, kwargs, error):
-    with pytest.raises(error, match=cls.__name__):
+@pytest.mark.parametrize("cls, kwargs, error, message", BAD)
+def test_bad_hyperparameters_raise(cls, kwargs, error, message):
+    with pytest.raises(error, match=re.escape(f"{cls.__name__}: {message}")):
         cls([tl.Tensor([1.0], requires_grad=True)], **kwargs)
 
 

@@ -1,13 +1,14 @@
 """Learning-rate schedules against their closed forms, and ReduceLROnPlateau's rules."""
 import math
+import re
 
 import numpy as np
 import pytest
 
-from tinygrad_lite import optim
 import tinygrad_lite as tl
-from tinygrad_lite.optim import lr_scheduler as sched
+from tinygrad_lite import optim
 
+sched = optim.lr_scheduler
 T = np.arange(40)
 
 
@@ -140,23 +141,40 @@ def test_scheduler_state_dict_resumes(name):
     assert advance(second, range(6, 12)) == expected
 
 
-BAD = [
-    (lambda o: sched.StepLR(o, step_size=0), ValueError), (lambda o: sched.StepLR(o, step_size=2.5), TypeError),
-    (lambda o: sched.ExponentialLR(o, gamma=0.0), ValueError), (lambda o: sched.InverseTimeLR(o, k=-1), ValueError),
-    (lambda o: sched.ExponentialDecayLR(o, k=-0.1), ValueError),
-    (lambda o: sched.CosineAnnealingLR(o, T_max=5, warmup_steps=5), ValueError),
-    (lambda o: sched.ReduceLROnPlateau(o, mode="up"), ValueError),
-    (lambda o: sched.ReduceLROnPlateau(o, factor=1.0), ValueError),
-    (lambda o: sched.ReduceLROnPlateau(o, min_lr=[0.0, 0.0]), ValueError),
-    (lambda o: sched.StepLR("not an optimizer", step_size=1), TypeError),
+BAD = [  # (scheduler, arguments, error, message after "{scheduler}: "), in tinygrad_lite.checks' format
+    ("StepLR", {"step_size": 0}, ValueError, "step_size must be an integer >= 1, got 0"),
+    ("StepLR", {"step_size": 2.5}, TypeError, "step_size must be an integer >= 1, got 2.5"),
+    ("StepLR", {"step_size": 1, "gamma": 0.0}, ValueError, "gamma must be a finite number > 0, got 0.0"),
+    ("ExponentialLR", {"gamma": 0.0}, ValueError, "gamma must be a finite number > 0, got 0.0"),
+    ("InverseTimeLR", {"k": -1}, ValueError, "k must be a finite number >= 0, got -1"),
+    ("ExponentialDecayLR", {"k": -0.1}, ValueError, "k must be a finite number >= 0, got -0.1"),
+    ("CosineAnnealingLR", {"T_max": 0}, ValueError, "T_max must be an integer >= 1, got 0"),
+    ("CosineAnnealingLR", {"T_max": 5, "warmup_steps": 5}, ValueError, "warmup_steps must be < T_max=5"),
+    ("CosineAnnealingLR", {"T_max": 5, "warmup_steps": -1}, ValueError, "warmup_steps must be an integer"),
+    ("CosineAnnealingLR", {"T_max": 5, "eta_min": -1.0}, ValueError, "eta_min must be a finite number >= 0"),
+    ("ReduceLROnPlateau", {"mode": "up"}, ValueError, "mode must be one of ('min', 'max'), got 'up'"),
+    ("ReduceLROnPlateau", {"threshold_mode": "x"}, ValueError, "threshold_mode must be one of ('rel', 'abs'"),
+    ("ReduceLROnPlateau", {"factor": 1.0}, ValueError, "factor must be a finite number in [0, 1), got 1.0"),
+    ("ReduceLROnPlateau", {"patience": True}, TypeError, "patience must be an integer >= 0, got True"),
+    ("ReduceLROnPlateau", {"cooldown": -1}, ValueError, "cooldown must be an integer >= 0, got -1"),
+    ("ReduceLROnPlateau", {"threshold": -1.0}, ValueError, "threshold must be a finite number >= 0"),
+    ("ReduceLROnPlateau", {"eps": -1.0}, ValueError, "eps must be a finite number >= 0"),
+    ("ReduceLROnPlateau", {"min_lr": -1.0}, ValueError, "min_lr must be a finite number >= 0, got -1.0"),
+    ("ReduceLROnPlateau", {"min_lr": [0.0, 0.0]}, ValueError,
+     "min_lr must be a number or one per parameter group (1), got [0.0, 0.0]"),
 ]
 
 
-@pytest.mark.parametrize("i", range(len(BAD)))
-def test_bad_scheduler_arguments_raise(i):
-    factory, error = BAD[i]
-    with pytest.raises(error):
-        factory(make_optimizer())
+@pytest.mark.parametrize("name, kwargs, error, message", BAD)
+def test_bad_scheduler_arguments_raise(name, kwargs, error, message):
+    with pytest.raises(error, match=re.escape(f"{name}: {message}")):
+        getattr(sched, name)(make_optimizer(), **kwargs)
+
+
+@pytest.mark.parametrize("name, kwargs", [("StepLR", {"step_size": 1}), ("ReduceLROnPlateau", {})])
+def test_schedulers_need_an_optimizer(name, kwargs):
+    with pytest.raises(TypeError, match=f"{name} needs an optim.Optimizer, got str"):
+        getattr(sched, name)("not an optimizer", **kwargs)
 
 
 def test_scheduler_load_refuses_another_group_count():
