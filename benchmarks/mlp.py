@@ -134,9 +134,8 @@ class TinygradMLP:
     name = "tinygrad_lite"
 
     def __init__(self, params: list[np.ndarray], device: str = "cpu"):
-        from tinygrad_lite import nn
-        from tinygrad_lite import optim
         import tinygrad_lite as tl
+        from tinygrad_lite import nn, optim
 
         self.tl, self.device = tl, device
         self.layers, self.params, self.transposed = self._make_layers(nn, params)

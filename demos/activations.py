@@ -19,14 +19,11 @@
 """
 from __future__ import annotations
 
-import time
-
-import common  # first: puts the repository root on sys.path
 import numpy as np
+import scaffold
 
-from tinygrad_lite import nn
-from tinygrad_lite import optim
 import tinygrad_lite as tl
+from tinygrad_lite import nn, optim
 from tinygrad_lite.train import fit
 
 LEAKY_SLOPE, PRELU_ALPHA, ELU_ALPHA = 0.1, 0.25, 1.0
@@ -60,12 +57,13 @@ TABLE = [
 
 
 def build_parser():
-    p = common.parser("activations", __doc__.split("\n")[0])
+    p = scaffold.parser("activations", __doc__.split("\n")[0])
     p.add_argument("--train-size", type=int, default=None,
-                   help="use the first N training examples (default: all; 2000 with --quick)")
-    p.add_argument("--epochs", type=int, default=None, help="epochs of the training curves (default 20)")
+                   help="use the first N training examples (None: all; 2000 with --quick)")
+    p.add_argument("--epochs", type=int, default=None,
+                   help="epochs of the training curves (None: 20; 5 with --quick)")
     p.add_argument("--lr", type=float, default=0.05, help="SGD learning rate of the training curves")
-    p.add_argument("--seeds", type=int, default=None, help="seeds averaged (default 3)")
+    p.add_argument("--seeds", type=int, default=None, help="seeds averaged (None: 3; 1 with --quick)")
     return p
 
 
@@ -128,7 +126,7 @@ def customary_init(model, activation: str, slope: float = 0.0) -> None:
 
 
 def make_net(split, hidden: list[int], activation: str, device: str):
-    model = common.mlp([split.num_features, *hidden, split.num_classes], activation)
+    model = scaffold.mlp([split.num_features, *hidden, split.num_classes], activation)
     slope = LEAKY_SLOPE if activation == "leaky_relu" else 0.0
     for m in model.modules():
         if isinstance(m, nn.LeakyReLU):
@@ -143,7 +141,7 @@ def training_curves(args, split, epochs: int, seeds: int) -> dict:
     for act in ("sigmoid", "tanh", "relu"):
         runs = []
         for s in range(seeds):
-            common.seed_all(args.seed + s)
+            scaffold.seed_all(args.seed + s)
             model = make_net(split, [64, 64], act, args.device)
             h = fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=args.lr),
                     (split.x_train, split.y_train), epochs=epochs, batch_size=32, quiet=True,
@@ -184,7 +182,7 @@ def dying_relu(args, split, lrs: list[float], epochs: int, seeds: int) -> dict:
         for lr in lrs:
             runs = []
             for s in range(seeds):
-                common.seed_all(args.seed + s)
+                scaffold.seed_all(args.seed + s)
                 model = make_net(split, [64, 64], act, args.device)
                 h = fit(model, nn.CrossEntropyLoss(), optim.Adam(model.parameters(), lr=lr),
                         (split.x_train, split.y_train), epochs=epochs, batch_size=32,
@@ -195,7 +193,7 @@ def dying_relu(args, split, lrs: list[float], epochs: int, seeds: int) -> dict:
 
 
 def plot_table(curves: dict, path):
-    fig, axes = common.figure(2, 4, size=(3.0, 2.4))
+    fig, axes = scaffold.figure(2, 4, size=(3.0, 2.4))
     for ax, (name, (x, f, df)) in zip(axes.ravel(), curves.items()):
         ax.plot(x, f, label="f(x)")
         ax.plot(x, df, "--", label="f'(x) (autograd)")
@@ -203,11 +201,11 @@ def plot_table(curves: dict, path):
         ax.axvline(0, color="0.8", lw=0.5)
         ax.set_title(name)
     axes[0][0].legend(fontsize=7)
-    return common.savefig(fig, path)
+    return scaffold.savefig(fig, path)
 
 
 def plot_training(curves: dict, sat: dict, path):
-    fig, axes = common.figure(1, 2, size=(4.5, 3.2))
+    fig, axes = scaffold.figure(1, 2, size=(4.5, 3.2))
     x = np.linspace(-10, 10, 401)
     ax = axes[0][0]
     ax.plot(x, _sig(x), label="sigma(x)")
@@ -225,11 +223,11 @@ def plot_training(curves: dict, sat: dict, path):
     ax.set_ylabel("training loss")
     ax.set_title("same net, SGD, same lr")
     ax.legend()
-    return common.savefig(fig, path)
+    return scaffold.savefig(fig, path)
 
 
 def plot_dying(dead: dict, path):
-    fig, axes = common.figure(1, 1, size=(5.5, 3.2))
+    fig, axes = scaffold.figure(1, 1, size=(5.5, 3.2))
     ax = axes[0][0]
     lrs = list(next(iter(dead.values())))
     width = 0.8 / len(dead)
@@ -240,7 +238,7 @@ def plot_dying(dead: dict, path):
     ax.set_ylabel("fraction of dead hidden units")
     ax.set_title("units never active on the training set")
     ax.legend()
-    return common.savefig(fig, path)
+    return scaffold.savefig(fig, path)
 
 
 DYING_LRS = (0.003, 0.03, 0.1)
@@ -264,23 +262,24 @@ def dead_rows(dead: dict) -> list[dict]:
 
 def main(argv=None) -> dict:
     args = build_parser().parse_args(argv)
-    out = common.output_dir(args)
-    t0 = time.perf_counter()
+    out, elapsed = scaffold.output_dir(args), scaffold.timer()
     rows, act_curves = activation_table(args.device)
-    common.table(rows, "the lecture's activations: library f and autograd f' against the lecture's formulas")
+    scaffold.table(rows, "the lecture's activations: library f and autograd f' against the lecture's "
+                         "formulas")
     sat_rows, sat = sigmoid_saturation(args.device)
-    common.table(sat_rows, f"sigmoid saturation: max sigma' = {sat['max_derivative']:.4f} at x = "
-                           f"{sat['argmax_x']:g}; four layers scale the gradient by <= "
-                           f"{sat['four_layer_factor']:.2e}")
-    split = common.load_data(args, max_train=args.train_size or (2000 if args.quick else None))
+    scaffold.table(sat_rows, f"sigmoid saturation: max sigma' = {sat['max_derivative']:.4f} at x = "
+                             f"{sat['argmax_x']:g}; four layers scale the gradient by <= "
+                             f"{sat['four_layer_factor']:.2e}")
+    split = scaffold.load_data(args, max_train=args.train_size or (2000 if args.quick else None))
     epochs = args.epochs or (5 if args.quick else 20)
     seeds = args.seeds or (1 if args.quick else 3)
     curves = training_curves(args, split, epochs, seeds)
     train_rows = training_rows(curves, epochs)
-    common.table(train_rows, f"training loss, mean of {seeds} seeds ({split.name}, 2x64 hidden, SGD lr {args.lr})")
+    scaffold.table(train_rows, f"training loss, mean of {seeds} seeds ({split.name}, 2x64 hidden, "
+                               f"SGD lr {args.lr})")
     dead = dying_relu(args, split, DYING_LRS, 2 if args.quick else 5, seeds)
-    common.table(dead_rows(dead), "dying ReLU: fraction of hidden units never active on the training set "
-                                  "after Adam at a normal (0.003) and overly large learning rates")
+    scaffold.table(dead_rows(dead), "dying ReLU: fraction of hidden units never active on the training set "
+                                    "after Adam at a normal (0.003) and overly large learning rates")
     files = [plot_table(act_curves, out / "activations_table.png"),
              plot_training(curves, sat, out / "activations_training.png"),
              plot_dying(dead, out / "activations_dying.png")]
@@ -288,8 +287,8 @@ def main(argv=None) -> dict:
                "final_loss": {a: float(r[:, -1].mean()) for a, r in curves.items()},
                "dead": {a: {f"{lr:g}": float(np.mean([d for d, _ in v])) for lr, v in by.items()}
                         for a, by in dead.items()},
-               "files": [str(f) for f in files], "time_s": time.perf_counter() - t0}
-    return common.finish(out, results)
+               "files": [str(f) for f in files], "time_s": elapsed()}
+    return scaffold.finish(out, results)
 
 
 if __name__ == "__main__":

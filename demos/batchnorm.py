@@ -20,15 +20,12 @@ running averages gathered during training are used.
 """
 from __future__ import annotations
 
-import time
-
-import common  # first: puts the repository root on sys.path
 import numpy as np
+import scaffold
 
-from tinygrad_lite import nn
-from tinygrad_lite import optim
 import tinygrad_lite as tl
-from tinygrad_lite.train import NonFiniteLossError, evaluate, fit
+from tinygrad_lite import nn, optim
+from tinygrad_lite.train import evaluate
 
 HIDDEN = [64, 64, 64]
 STDS = (0.01, 0.1, 1.0)
@@ -36,16 +33,16 @@ LRS = (0.01, 0.1, 0.5, 2.0)
 
 
 def build_parser():
-    p = common.parser("batchnorm", __doc__.split("\n")[0])
+    p = scaffold.parser("batchnorm", __doc__.split("\n")[0])
     p.add_argument("--train-size", type=int, default=None,
-                   help="use the first N training examples (default: all; 500 with --quick)")
-    p.add_argument("--epochs", type=int, default=None, help="epochs per run (default 8)")
-    p.add_argument("--batch-size", type=int, default=32)
+                   help="use the first N training examples (None: all; 500 with --quick)")
+    p.add_argument("--epochs", type=int, default=None, help="epochs per run (None: 8; 3 with --quick)")
+    p.add_argument("--batch-size", type=int, default=32, help="examples per SGD update")
     return p
 
 
 def make_net(split, batchnorm: bool, std: float, device: str):
-    model = common.mlp([split.num_features, *HIDDEN, split.num_classes], "relu", batchnorm=batchnorm)
+    model = scaffold.mlp([split.num_features, *HIDDEN, split.num_classes], "relu", batchnorm=batchnorm)
     for m in model.modules():
         if isinstance(m, nn.Linear):
             nn.init.normal_(m.weight, 0.0, std)
@@ -55,19 +52,19 @@ def make_net(split, batchnorm: bool, std: float, device: str):
 
 def run(args, split, batchnorm: bool, std: float, lr: float, epochs: int) -> dict:
     """One cell of the grid: final validation accuracy (eval mode) and whether it diverged."""
-    common.seed_all(args.seed)
+    scaffold.seed_all(args.seed)
     model = make_net(split, batchnorm, std, args.device)
     loss_fn = nn.CrossEntropyLoss()
     val = (split.x_val, split.y_val)
-    # large rates overflow on purpose (that is the point): keep NumPy quiet, report it in the table
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        try:
-            h = fit(model, loss_fn, optim.SGD(model.parameters(), lr=lr), (split.x_train, split.y_train),
-                    epochs=epochs, batch_size=args.batch_size, val=val, quiet=True, seed=args.seed)
-            return {"val_acc": h.val_acc[-1], "diverged": False, "model": model, "history": h}
-        except NonFiniteLossError as e:
-            acc = evaluate(model, loss_fn, val, device=args.device)[1]
-            return {"val_acc": acc, "diverged": True, "model": model, "history": e.history}
+    # large rates overflow on purpose (that is the point): the table reports it
+    h, error = scaffold.fit_or_diverge(model, loss_fn, optim.SGD(model.parameters(), lr=lr),
+                                       (split.x_train, split.y_train), epochs=epochs,
+                                       batch_size=args.batch_size, val=val, quiet=True, seed=args.seed)
+    if error is None:
+        return {"val_acc": h.val_acc[-1], "diverged": False, "model": model, "history": h}
+    with scaffold.overflow_ignored():  # the last good weights may still be huge
+        acc = evaluate(model, loss_fn, val, device=args.device)[1]
+    return {"val_acc": acc, "diverged": True, "model": model, "history": h}
 
 
 def grid(args, split, epochs: int) -> dict:
@@ -154,7 +151,7 @@ def running_stats_error(model, split, device: str) -> dict:
 
 
 def plot_grid(cells: dict, path):
-    fig, axes = common.figure(1, 2, size=(4.0, 3.2))
+    fig, axes = scaffold.figure(1, 2, size=(4.0, 3.2))
     for ax, bn in zip(axes[0], (False, True)):
         acc = np.array([[cells[(bn, s, lr)]["val_acc"] for lr in LRS] for s in STDS])
         im = ax.imshow(acc, vmin=0, vmax=1, cmap="viridis")
@@ -168,18 +165,13 @@ def plot_grid(cells: dict, path):
         ax.set(xlabel="learning rate", title=f"{'with' if bn else 'without'} batch norm")
     axes[0][0].set_ylabel("init std")
     fig.colorbar(im, ax=axes[0].tolist(), label="validation accuracy", shrink=0.8)
-    fig.set_layout_engine("constrained")  # not common.savefig: tight_layout and a shared colorbar clash
-    fig.savefig(path, dpi=90)
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)
-    print(f"wrote {path}")
-    return path
+    fig.set_layout_engine("constrained")  # tight_layout and a colorbar shared by two panels clash
+    return scaffold.savefig(fig, path)
 
 
 def plot_curves(cells: dict, path):
     """Training loss per iteration at the largest learning rate, every init std."""
-    fig, axes = common.figure(1, 2, size=(4.2, 3.0))
+    fig, axes = scaffold.figure(1, 2, size=(4.2, 3.0))
     for ax, bn in zip(axes[0], (False, True)):
         for s in STDS:
             h = cells[(bn, s, LRS[-1])]["history"]
@@ -188,31 +180,31 @@ def plot_curves(cells: dict, path):
         ax.set(yscale="log", xlabel="epoch", ylabel="training loss",
                title=f"lr {LRS[-1]:g}, {'with' if bn else 'without'} BN")
         ax.legend(fontsize=8)
-    return common.savefig(fig, path)
+    return scaffold.savefig(fig, path)
 
 
 def main(argv=None) -> dict:
     args = build_parser().parse_args(argv)
-    out = common.output_dir(args)
-    t0 = time.perf_counter()
-    split = common.load_data(args, max_train=args.train_size or (500 if args.quick else None))
+    out, elapsed = scaffold.output_dir(args), scaffold.timer()
+    split = scaffold.load_data(args, max_train=args.train_size or (500 if args.quick else None))
     epochs = args.epochs or (3 if args.quick else 8)
     cells = grid(args, split, epochs)
     rows, spread = grid_rows(cells)
-    common.table(rows, f"validation accuracy after {epochs} epochs ({split.name}, ReLU {HIDDEN}, SGD, "
-                       f"batch {args.batch_size}; NaN: the loss overflowed)")
-    common.table(spread, "dependence on init: worst and max - min validation accuracy over the init stds, per lr")
+    scaffold.table(rows, f"validation accuracy after {epochs} epochs ({split.name}, ReLU {HIDDEN}, SGD, "
+                         f"batch {args.batch_size}; NaN: the loss overflowed)")
+    scaffold.table(spread, "dependence on init: worst and max - min validation accuracy over the init stds, "
+                           "per lr")
     ref = cells[(True, 0.1, 0.1)]
     mode_rows = modes(ref["model"], split, args.device)
-    common.table([{"BN network (std 0.1, lr 0.1)": k, "value": v} for k, v in mode_rows.items()],
-                 "train vs eval mode")
+    scaffold.table([{"BN network (std 0.1, lr 0.1)": k, "value": v} for k, v in mode_rows.items()],
+                   "train vs eval mode")
     files = [plot_grid(cells, out / "batchnorm_grid.png"), plot_curves(cells, out / "batchnorm_curves.png")]
     results = {"dataset": split.name, "epochs": epochs,
                "val_acc": {f"bn={bn} std={s:g} lr={lr:g}": c["val_acc"] for (bn, s, lr), c in cells.items()},
                "diverged": {f"bn={bn} std={s:g} lr={lr:g}": c["diverged"] for (bn, s, lr), c in cells.items()},
                "spread": spread, "modes": mode_rows, "files": [str(f) for f in files],
-               "time_s": time.perf_counter() - t0}
-    return common.finish(out, results)
+               "time_s": elapsed()}
+    return scaffold.finish(out, results)
 
 
 if __name__ == "__main__":

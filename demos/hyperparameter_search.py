@@ -16,17 +16,15 @@
 """
 from __future__ import annotations
 
+import argparse
 import functools
 import multiprocessing
-import time
-import warnings
 from concurrent.futures import ProcessPoolExecutor
 
-import common  # first: it puts the repository on sys.path
 import numpy as np
+import scaffold
 
-from tinygrad_lite import nn
-from tinygrad_lite import optim
+from tinygrad_lite import nn, optim
 from tinygrad_lite.hparam import (
     LogUniform,
     Uniform,
@@ -37,7 +35,7 @@ from tinygrad_lite.hparam import (
     random_search,
     widen,
 )
-from tinygrad_lite.train import NonFiniteLossError, evaluate, fit
+from tinygrad_lite.train import evaluate
 
 LECTURE_SPACE = {"lr": LogUniform.from_exponents(-6, -3), "reg": LogUniform.from_exponents(-5, 5)}
 
@@ -45,9 +43,7 @@ LECTURE_SPACE = {"lr": LogUniform.from_exponents(-6, -3), "reg": LogUniform.from
 @functools.lru_cache(maxsize=4)
 def _data(dataset: str, data_dir: str | None, max_train: int | None):
     # Cached per process: a forked worker inherits what the parent loaded.
-    args = common.parser("hyperparameter_search", "").parse_args(["--dataset", dataset])
-    args.data_dir = data_dir
-    return common.load_data(args, max_train=max_train)
+    return scaffold.load_data(argparse.Namespace(dataset=dataset, data_dir=data_dir), max_train=max_train)
 
 
 def train_trial(params: dict, seed: int, *, dataset: str = "digits", data_dir: str | None = None,
@@ -57,22 +53,18 @@ def train_trial(params: dict, seed: int, *, dataset: str = "digits", data_dir: s
     A run whose loss becomes NaN/inf (lr * reg far too large) is scored on its last good
     weights, as the lecture's table scores such runs (val_acc near chance)."""
     split = _data(dataset, data_dir, max_train)
-    common.seed_all(seed)
-    model = common.mlp([split.num_features, 50, split.num_classes], device=device)
+    scaffold.seed_all(seed)
+    model = scaffold.mlp([split.num_features, 50, split.num_classes], device=device)
     opt = optim.SGD(model.parameters(), lr=params["lr"], momentum=0.9)
     loss_fn = nn.CrossEntropyLoss()
-    diverged = False
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # overflow on the way to a NaN loss: expected
-        try:
-            fit(model, loss_fn, opt, (split.x_train, split.y_train), epochs=epochs, batch_size=100,
-                scheduler=optim.lr_scheduler.ExponentialLR(opt, gamma=0.9),
-                reg=(nn.l2_penalty, params["reg"]), device=device, quiet=True, seed=seed)
-        except NonFiniteLossError:
-            diverged = True
+    _, error = scaffold.fit_or_diverge(
+        model, loss_fn, opt, (split.x_train, split.y_train), epochs=epochs, batch_size=100,
+        scheduler=optim.lr_scheduler.ExponentialLR(opt, gamma=0.9), reg=(nn.l2_penalty, params["reg"]),
+        device=device, quiet=True, seed=seed)
+    with scaffold.overflow_ignored():  # a diverged run's last good weights may still overflow
         _, val_acc = evaluate(model, loss_fn, (split.x_val, split.y_val), device=device)
         _, train_acc = evaluate(model, loss_fn, (split.x_train, split.y_train), device=device)
-    return {"val_acc": val_acc, "train_acc": train_acc, "diverged": diverged}
+    return {"val_acc": val_acc, "train_acc": train_acc, "diverged": error is not None}
 
 
 def executor_for(args):
@@ -149,7 +141,7 @@ def plot_bergstra(peak: float, seed: int, out):
     f = functools.partial(bergstra_objective, peak=peak)
     grid = grid_search(f, BERGSTRA_SPACE, points_per_dim=3, quiet=True)
     rand = random_search(f, BERGSTRA_SPACE, 9, seed=seed, quiet=True)
-    fig, axes = common.figure(1, 2, size=(4.2, 4.2))
+    fig, axes = scaffold.figure(1, 2, size=(4.2, 4.2))
     t = np.linspace(0, 1, 300)
     f_x, f_y = functools.partial(important_part, peak=peak), unimportant_part
     for ax, result, title in ((axes[0][0], grid, "grid"), (axes[0][1], rand, "random")):
@@ -167,22 +159,25 @@ def plot_bergstra(peak: float, seed: int, out):
                      f"{len(set(xs.tolist()))} values of the important one tried")
         ax.set_aspect("equal")
     axes[0][0].legend(fontsize=7, loc="center right")
-    return common.savefig(fig, out / "hyperparameter_search_grid_vs_random.png")
+    return scaffold.savefig(fig, out / "hyperparameter_search_grid_vs_random.png")
 
 
 # ---------------------------------------------------------------- the demo
 def build_parser():
-    p = common.parser("hyperparameter_search", __doc__.split("\n")[0])
+    p = scaffold.parser("hyperparameter_search", __doc__.split("\n")[0])
     p.add_argument("--n-jobs", type=int, default=2, help="worker processes (1: serial)")
-    p.add_argument("--coarse-trials", type=int, default=None, help="trials per coarse stage (default 20)")
-    p.add_argument("--fine-trials", type=int, default=None, help="trials of the fine stage (default 20)")
+    p.add_argument("--coarse-trials", type=int, default=None,
+                   help="trials per coarse stage (None: 20; 8 with --quick)")
+    p.add_argument("--fine-trials", type=int, default=None,
+                   help="trials of the fine stage (None: 20; 4 with --quick)")
     p.add_argument("--epochs", type=int, default=5, help="epochs per coarse trial (the lecture's 5)")
     p.add_argument("--fine-epochs", type=int, default=None,
-                   help="epochs per fine trial (default 15 on digits, 5 on the MNIST-sized sets)")
+                   help="epochs per fine trial (None: 15 on digits; 5 on the MNIST-sized sets or "
+                        "with --quick)")
     p.add_argument("--border-frac", type=float, default=0.1, help="'on the border': this close to an edge")
     p.add_argument("--extend", type=float, default=3.0, help="decades added to a range's flagged edge")
     p.add_argument("--problems", type=int, default=None,
-                   help="objectives averaged, random vs grid (default 200)")
+                   help="objectives averaged, random vs grid (None: 200; 40 with --quick)")
     return p
 
 
@@ -219,23 +214,23 @@ def search(args, out) -> dict:
 
 def main(argv=None) -> dict:
     args = build_parser().parse_args(argv)
-    out, t0 = common.output_dir(args), time.perf_counter()
+    out, elapsed = scaffold.output_dir(args), scaffold.timer()
     stages = search(args, out)
     print()
-    common.table([summary_row(n, *s) for n, s in stages.items()], "coarse to fine")
+    scaffold.table([summary_row(n, *s) for n, s in stages.items()], "coarse to fine")
     b = bergstra(args.problems or (40 if args.quick else 200), args.seed)
-    common.table([{"layout": "grid 3 x 3", "mean best": b["grid_mean"]},
-                  {"layout": "random 9", "mean best": b["random_mean"]}],
-                 f"random vs grid search, 9 trials, {len(b['peaks'])} objectives (best possible 1.1); "
-                 f"random better on {b['random_wins']}, ties {b['ties']}")
+    scaffold.table([{"layout": "grid 3 x 3", "mean best": b["grid_mean"]},
+                    {"layout": "random 9", "mean best": b["random_mean"]}],
+                   f"random vs grid search, 9 trials, {len(b['peaks'])} objectives (best possible 1.1); "
+                   f"random better on {b['random_wins']}, ties {b['ties']}")
     plot_bergstra(0.3, args.seed, out)
     results = {"stages": {n: {"space": {k: s.describe() for k, s in sp.items()},
                               "space_bounds": {k: (s.lo, s.hi) for k, s in sp.items()},
                               "best": {"score": r.best.score, **r.best.params}, "warnings": w,
                               "trials": r.to_dict()["trials"]}
                           for n, (sp, r, w) in stages.items()},
-               "bergstra": b, "time_s": time.perf_counter() - t0}
-    common.save_results(out, results)
+               "bergstra": b, "time_s": elapsed()}
+    scaffold.save_results(out, results)
     return results
 
 

@@ -13,13 +13,11 @@ pass over the data, and each of them pays the fixed cost of a Python-level step.
 from __future__ import annotations
 
 import math
-import time
 
-import common  # first: it puts the repository on sys.path
 import numpy as np
+import scaffold
 
-from tinygrad_lite import nn
-from tinygrad_lite import optim
+from tinygrad_lite import nn, optim
 from tinygrad_lite.data import DataLoader
 from tinygrad_lite.train import evaluate, fit
 
@@ -29,8 +27,8 @@ BATCH_SIZES = (4, 8, 16, 32, 64, 128, 256)
 def train_one(args, split, batch_size: int, epochs: int) -> dict:
     """Vanilla SGD with ``batch_size``; per epoch: wall time of the updates, updates made
     and the training loss over the whole training set afterwards."""
-    common.seed_all(args.seed)
-    model = common.mlp([split.num_features, 100, split.num_classes], device=args.device)
+    scaffold.seed_all(args.seed)
+    model = scaffold.mlp([split.num_features, 100, split.num_classes], device=args.device)
     opt = optim.SGD(model.parameters(), lr=args.lr)
     loss_fn = nn.CrossEntropyLoss()
     # One loader for all epochs, so that each epoch gets a new order from the same seed.
@@ -69,7 +67,7 @@ def rows_of(runs: list, n_train: int, target: float) -> list[dict]:
 
 
 def plot(runs: list, n_train: int, out):
-    fig, axes = common.figure(1, 3, size=(4.3, 3.5))
+    fig, axes = scaffold.figure(1, 3, size=(4.3, 3.5))
     for i, r in enumerate(runs):
         c = f"C{i}"
         epochs = np.arange(1, len(r["loss"]) + 1)
@@ -87,37 +85,40 @@ def plot(runs: list, n_train: int, out):
     per_example = ax.twinx()
     per_example.plot(range(len(b)), [1e6 * x / n_train for x in t], "k.--")
     per_example.set(ylabel="us / example (dashed)")
-    return common.savefig(fig, out / "minibatch_size.png")
+    return scaffold.savefig(fig, out / "minibatch_size.png")
 
 
 def build_parser():
-    p = common.parser("minibatch_size", __doc__.split("\n")[0])
+    p = scaffold.parser("minibatch_size", __doc__.split("\n")[0])
     p.add_argument("--lr", type=float, default=0.05, help="SGD learning rate, the same for every batch size")
     p.add_argument("--epochs", type=int, default=None,
-                   help="epochs per batch size (default 20 on digits, 3 on the MNIST-sized sets; 2 quick)")
+                   help="epochs per batch size (None: 20 on digits, 3 on the MNIST-sized sets; "
+                        "2 with --quick)")
     p.add_argument("--train-size", type=int, default=None,
-                   help="training examples kept (default: all on digits, 10000 on the MNIST-sized sets)")
+                   help="training examples kept (None: all on digits, 10000 on the MNIST-sized sets; "
+                        "400 with --quick)")
     p.add_argument("--target", type=float, default=0.3, help="training loss to reach, for the table")
-    p.add_argument("--batch-sizes", type=int, nargs="+", default=list(BATCH_SIZES))
+    p.add_argument("--batch-sizes", type=int, nargs="+", default=list(BATCH_SIZES),
+                   help="one run per batch size, each from the same initialization")
     return p
 
 
 def main(argv=None) -> dict:
     args = build_parser().parse_args(argv)
-    out, t0 = common.output_dir(args), time.perf_counter()
+    out, elapsed = scaffold.output_dir(args), scaffold.timer()
     small = args.dataset == "digits"
     keep = args.train_size or (400 if args.quick else None if small else 10000)
-    split = common.load_data(args, max_train=keep)
+    split = scaffold.load_data(args, max_train=keep)
     epochs = args.epochs or (2 if args.quick else 20 if small else 3)
     runs = [train_one(args, split, b, epochs) for b in args.batch_sizes]
     n_train = len(split.x_train)
     rows = rows_of(runs, n_train, args.target)
-    common.table(rows, f"vanilla SGD, lr {args.lr}, {n_train} training examples, {epochs} epochs "
-                       "(time: median over epochs)")
+    scaffold.table(rows, f"vanilla SGD, lr {args.lr}, {n_train} training examples, {epochs} epochs "
+                         "(time: median over epochs)")
     plot(runs, n_train, out)
     results = {"n_train": n_train, "epochs": epochs, "lr": args.lr, "runs": runs, "table": rows,
-               "time_s": time.perf_counter() - t0}
-    common.save_results(out, results)
+               "time_s": elapsed()}
+    scaffold.save_results(out, results)
     return results
 
 

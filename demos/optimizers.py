@@ -19,18 +19,16 @@ Adam (the lecture: "decay is more critical with SGD+Momentum, less common with A
 """
 from __future__ import annotations
 
+import functools
 import math
-import time
-import warnings
 from dataclasses import dataclass
 
-import common  # first: it puts the repository on sys.path
 import numpy as np
+import scaffold
 
-from tinygrad_lite import nn
-from tinygrad_lite import optim
 import tinygrad_lite as tl
-from tinygrad_lite.train import NonFiniteLossError, evaluate, fit, moving_average
+from tinygrad_lite import nn, optim
+from tinygrad_lite.train import evaluate, moving_average
 
 NAMES = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam")
 COLORS = dict(zip(NAMES, ("k", "C0", "C1", "C2", "C3", "C4")))
@@ -75,9 +73,10 @@ SURFACES = (
 )
 
 
-def descend(surface: Surface, name: str, steps: int, device: str) -> dict:
+def descend(surface: Surface, name: str, steps: int, device: str, until: float | None = None) -> dict:
     """Run one optimizer on a 2-element Parameter; the path, f along it, and the
-    effective step lr / (sqrt(cache) + eps) per coordinate for Adagrad and RMSprop."""
+    effective step lr / (sqrt(cache) + eps) per coordinate for Adagrad and RMSprop.
+    With ``until``, stop at the first point where f <= until (only that crossing is wanted)."""
     p = nn.Parameter(tl.Tensor(list(surface.start), device=device))
     opt = make_optimizer(name, [p], surface.lrs[name])
     path, values, eff = [p.numpy().copy()], [], []
@@ -85,6 +84,8 @@ def descend(surface: Surface, name: str, steps: int, device: str) -> dict:
         opt.zero_grad()
         loss = surface.f(p[0], p[1])
         values.append(loss.item())
+        if until is not None and values[-1] <= until:
+            break
         loss.backward()
         opt.step()
         path.append(p.numpy().copy())
@@ -116,13 +117,14 @@ def run_surfaces(device: str, quick: bool) -> dict:
         runs[s.name] = {n: descend(s, n, steps, device) for n in NAMES}
     # Steps to the target on the quadratic: long enough for plain SGD to get there too.
     quad = SURFACES[0]
-    reach = {n: steps_to(descend(quad, n, 1000, device)["f"], QUAD_TARGET) for n in NAMES}
+    reach = {n: steps_to(descend(quad, n, 1000, device, until=QUAD_TARGET)["f"], QUAD_TARGET) for n in NAMES}
     return {"runs": runs, "steps_to_target": reach}
 
 
-def plot_surfaces(runs: dict, out, frames: int | None = None):
-    """Contours with each optimizer's path; ``frames`` > 0 writes an animated GIF instead."""
-    fig, axes = common.figure(1, len(SURFACES), size=(4.2, 3.4))
+def plot_surfaces(runs: dict, out, frames: int = 0) -> list:
+    """Contours with each optimizer's path; with ``frames`` also a GIF of the paths being
+    drawn. Returns the files written."""
+    fig, axes = scaffold.figure(1, len(SURFACES), size=(4.2, 3.4))
     lines = []
     for ax, s in zip(axes[0], SURFACES):
         gx, gy = np.meshgrid(np.linspace(*s.xlim, 200), np.linspace(*s.ylim, 200))
@@ -136,30 +138,23 @@ def plot_surfaces(runs: dict, out, frames: int | None = None):
             lines.append((line, path))
         ax.set(xlim=s.xlim, ylim=s.ylim, title=s.name)
     axes[0][1].legend(fontsize=7, loc="lower right")
-    if not frames:
-        return common.savefig(fig, out / "optimizers_trajectories.png")
-    return _animate(fig, lines, frames, out / "optimizers_trajectories.gif")
+    files = [scaffold.savefig(fig, out / "optimizers_trajectories.png")]
+    if frames:
+        files.append(scaffold.save_gif(fig, functools.partial(_show, lines, frames), frames,
+                                       out / "optimizers_trajectories.gif", fps=4, dpi=55))
+    return files
 
 
-def _animate(fig, lines, frames: int, path):
-    import matplotlib.pyplot as plt
-    from matplotlib.animation import FuncAnimation, PillowWriter
-
-    def show(k):
-        for line, p in lines:
-            i = 1 + int((len(p) - 1) * (k + 1) / frames)  # each path at the same fraction of its run
-            line.set_data(p[:i, 0], p[:i, 1])
-        return [line for line, _ in lines]
-
-    fig.tight_layout()
-    FuncAnimation(fig, show, frames=frames, blit=True).save(path, writer=PillowWriter(fps=4), dpi=55)
-    plt.close(fig)
-    print(f"wrote {path}")
-    return path
+def _show(lines: list, frames: int, k: int) -> list:
+    """Frame k of the GIF: each path drawn up to the same fraction of its run."""
+    for line, p in lines:
+        i = 1 + int((len(p) - 1) * (k + 1) / frames)
+        line.set_data(p[:i, 0], p[:i, 1])
+    return [line for line, _ in lines]
 
 
 def plot_effective_steps(runs: dict, adagrad_data: list, out):
-    fig, axes = common.figure(1, 2, size=(5, 3.6))
+    fig, axes = scaffold.figure(1, 2, size=(5, 3.6))
     quad = runs[SURFACES[0].name]
     for n, style in (("adagrad", "-"), ("rmsprop", ":")):
         eff = np.array(quad[n]["eff"])
@@ -172,7 +167,7 @@ def plot_effective_steps(runs: dict, adagrad_data: list, out):
     axes[0][1].plot(np.arange(1, len(adagrad_data) + 1), adagrad_data, color="C2")
     axes[0][1].set(yscale="log", xlabel="iteration", ylabel="median over weights",
                    title="Adagrad on the data set: effective step")
-    return common.savefig(fig, out / "optimizers_adagrad_step.png")
+    return scaffold.savefig(fig, out / "optimizers_adagrad_step.png")
 
 
 class RecordingAdagrad(optim.Adagrad):
@@ -195,15 +190,12 @@ class RecordingAdagrad(optim.Adagrad):
 def train(args, model, opt, split, epochs: int, seed: int, **kwargs) -> tuple:
     """``fit`` with batch size 32 and validation; (history, diverged). A run whose loss
     becomes NaN/inf stops there and keeps its history so far (and its last good weights)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # overflow on the way to a NaN loss
-        try:
-            return fit(model, nn.CrossEntropyLoss(), opt, (split.x_train, split.y_train), epochs=epochs,
-                       batch_size=32, val=(split.x_val, split.y_val), device=args.device, quiet=True,
-                       seed=seed, **kwargs), False
-        except NonFiniteLossError as e:
-            print(f"{type(opt).__name__}: {e}")
-            return e.history, True
+    history, error = scaffold.fit_or_diverge(
+        model, nn.CrossEntropyLoss(), opt, (split.x_train, split.y_train), epochs=epochs, batch_size=32,
+        val=(split.x_val, split.y_val), device=args.device, quiet=True, seed=seed, **kwargs)
+    if error is not None:
+        print(f"{type(opt).__name__}: {error}")
+    return history, error is not None
 
 
 DATA_LRS = {"sgd": 0.05, "momentum": 0.05, "nesterov": 0.05, "adagrad": 0.05, "rmsprop": 1e-3, "adam": 1e-3}
@@ -215,8 +207,8 @@ def train_six(args, split, epochs: int) -> tuple[dict, list]:
     histories, adagrad_steps = {}, []
     sizes = [split.num_features, 100, split.num_classes]
     for n in NAMES:
-        common.seed_all(args.seed)
-        model = common.mlp(sizes, device=args.device)
+        scaffold.seed_all(args.seed)
+        model = scaffold.mlp(sizes, device=args.device)
         opt = (RecordingAdagrad(model.parameters(), DATA_LRS[n] * args.lr_scale) if n == "adagrad"
                else make_optimizer(n, model.parameters(), DATA_LRS[n] * args.lr_scale))
         histories[n], _ = train(args, model, opt, split, epochs, args.seed)
@@ -232,8 +224,8 @@ DECAY_REG = 1e-2
 def decay_run(args, split, name: str, decay: bool, epochs: int, seed: int) -> dict:
     """Train with L2 (lambda = DECAY_REG), with or without StepLR halving every quarter of
     the run; the final training objective (data loss + lambda R(W), full set, eval mode)."""
-    common.seed_all(seed)
-    model = common.mlp([split.num_features, 100, split.num_classes], device=args.device)
+    scaffold.seed_all(seed)
+    model = scaffold.mlp([split.num_features, 100, split.num_classes], device=args.device)
     opt = make_optimizer(name, model.parameters(), DECAY[name] * args.lr_scale)
     sched = optim.lr_scheduler.StepLR(opt, step_size=max(1, epochs // 4), gamma=0.5) if decay else None
     h, diverged = train(args, model, opt, split, epochs, seed, scheduler=sched,
@@ -262,7 +254,7 @@ def decay_study(args, split, epochs: int, seeds: int) -> dict:
 
 
 def plot_data(histories: dict, decay: dict, out):
-    fig, axes = common.figure(1, 2, size=(5, 3.6))
+    fig, axes = scaffold.figure(1, 2, size=(5, 3.6))
     for n, h in histories.items():
         w = max(1, h.iterations // 40)
         axes[0][0].plot(h.iter_epoch, moving_average(h.iter_loss, w), color=COLORS[n], label=n)
@@ -277,18 +269,21 @@ def plot_data(histories: dict, decay: dict, out):
     axes[0][1].set(xlabel="fraction of training", ylabel="data loss (smoothed)", yscale="log",
                    title=f"learning-rate decay (L2, lambda={DECAY_REG:g})")
     axes[0][1].legend(fontsize=7)
-    return common.savefig(fig, out / "optimizers_data.png")
+    return scaffold.savefig(fig, out / "optimizers_data.png")
 
 
 def build_parser():
-    p = common.parser("optimizers", __doc__.split("\n")[0])
+    p = scaffold.parser("optimizers", __doc__.split("\n")[0])
     p.add_argument("--epochs", type=int, default=None,
-                   help="epochs of the data-set runs (default 15 on digits, 3 on the MNIST-sized sets)")
+                   help="epochs of the data-set runs (None: 15 on digits; 3 on the MNIST-sized sets or "
+                        "with --quick)")
     p.add_argument("--decay-epochs", type=int, default=None,
-                   help="epochs of the decay study (default 40 on digits, 12 on the MNIST-sized sets)")
+                   help="epochs of the decay study (None: 40 on digits; 12 on the MNIST-sized sets or "
+                        "with --quick)")
     p.add_argument("--train-size", type=int, default=None,
-                   help="training examples kept (default: all on digits, 10000 on the MNIST-sized sets)")
-    p.add_argument("--seeds", type=int, default=None, help="seeds averaged in the decay study (default 2)")
+                   help="training examples kept (None: all on digits, 10000 on the MNIST-sized sets)")
+    p.add_argument("--seeds", type=int, default=None,
+                   help="seeds averaged in the decay study (None: 2; 1 with --quick)")
     p.add_argument("--lr-scale", type=float, default=1.0,
                    help="multiplies every data-set learning rate (tuned on digits; 0.1 suits Fashion-MNIST)")
     p.add_argument("--no-gif", action="store_true", help="skip the animated GIF")
@@ -297,21 +292,19 @@ def build_parser():
 
 def main(argv=None) -> dict:
     args = build_parser().parse_args(argv)
-    out, t0 = common.output_dir(args), time.perf_counter()
+    out, elapsed = scaffold.output_dir(args), scaffold.timer()
     surf = run_surfaces(args.device, args.quick)
-    plot_surfaces(surf["runs"], out)
-    if not args.no_gif:
-        plot_surfaces(surf["runs"], out, frames=3 if args.quick else 16)
+    plot_surfaces(surf["runs"], out, frames=0 if args.no_gif else 3 if args.quick else 16)
     small = args.dataset == "digits"
-    split = common.load_data(args, max_train=args.train_size or (None if small else 10000))
+    split = scaffold.load_data(args, max_train=args.train_size or (None if small else 10000))
     histories, adagrad_steps = train_six(args, split, args.epochs or (15 if small and not args.quick else 3))
     decay = decay_study(args, split, args.decay_epochs or (40 if small and not args.quick else 12),
                         args.seeds or (1 if args.quick else 2))
     plot_effective_steps(surf["runs"], adagrad_steps, out)
     plot_data(histories, decay, out)
     results = report(surf, histories, adagrad_steps, decay, args.lr_scale)
-    results["time_s"] = time.perf_counter() - t0
-    common.save_results(out, results)
+    results["time_s"] = elapsed()
+    scaffold.save_results(out, results)
     return results
 
 
@@ -326,13 +319,13 @@ def report(surf: dict, histories: dict, adagrad_steps: list, decay: dict, lr_sca
                     "train loss": h.train_loss[-1] if h.epochs else math.nan,
                     "val acc": h.val_acc[-1] if h.epochs else math.nan})
         rows.append(row)
-    common.table(rows, "2-D surfaces (own learning rates, see SURFACES) and the data set (last epoch)")
-    common.table([{"optimizer": n, "lr": DECAY[n] * lr_scale,
-                   "objective, constant lr": d["objective_no_decay"],
-                   "objective, StepLR": d["objective_decay"], "gain (ratio)": d["gain"],
-                   "val acc, constant": d["val_acc_no_decay"], "val acc, StepLR": d["val_acc_decay"]}
-                  for n, d in decay.items()],
-                 "learning-rate decay: final training objective (lower is better)")
+    scaffold.table(rows, "2-D surfaces (own learning rates, see SURFACES) and the data set (last epoch)")
+    scaffold.table([{"optimizer": n, "lr": DECAY[n] * lr_scale,
+                     "objective, constant lr": d["objective_no_decay"],
+                     "objective, StepLR": d["objective_decay"], "gain (ratio)": d["gain"],
+                     "val acc, constant": d["val_acc_no_decay"], "val acc, StepLR": d["val_acc_decay"]}
+                    for n, d in decay.items()],
+                   "learning-rate decay: final training objective (lower is better)")
     eff = np.array(surf["runs"][SURFACES[0].name]["adagrad"]["eff"])
     print(f"Adagrad effective step: quadratic x {eff[0, 0]:.3g} -> {eff[-1, 0]:.3g}, y {eff[0, 1]:.3g} -> "
           f"{eff[-1, 1]:.3g}; data set (median) {adagrad_steps[0]:.3g} -> {adagrad_steps[-1]:.3g}")

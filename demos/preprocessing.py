@@ -18,16 +18,13 @@
 from __future__ import annotations
 
 import math
-import time
 
-import common  # first: puts the repository root on sys.path
 import numpy as np
+import scaffold
 
-from tinygrad_lite import nn
-from tinygrad_lite import optim
 import tinygrad_lite as tl
+from tinygrad_lite import nn, optim
 from tinygrad_lite.data import Standardize, ZeroCenter
-from tinygrad_lite.train import NonFiniteLossError, fit
 
 PREPS = ("raw", "zero-centered", "normalized")
 BALANCE_LRS = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0)
@@ -35,10 +32,11 @@ BALANCE_TARGET = 0.35  # the noise-free rule reaches about 0.29 with 5% flipped 
 
 
 def build_parser():
-    p = common.parser("preprocessing", __doc__.split("\n")[0])
+    p = scaffold.parser("preprocessing", __doc__.split("\n")[0])
     p.add_argument("--train-size", type=int, default=None,
-                   help="use the first N training examples (default: all; 2000 with --quick)")
-    p.add_argument("--epochs", type=int, default=None, help="epochs per training run (default 10)")
+                   help="use the first N training examples (None: all; 2000 with --quick)")
+    p.add_argument("--epochs", type=int, default=None,
+                   help="epochs per training run (None: 10; 3 with --quick)")
     p.add_argument("--target-acc", type=float, default=0.9, help="validation accuracy target")
     return p
 
@@ -76,7 +74,7 @@ def two_pixels(x_raw: np.ndarray) -> tuple[np.ndarray, tuple[int, int]]:
 
 def logistic_steps(x: np.ndarray, y: np.ndarray, lr: float, steps: int, target: float, device: str):
     """Full-batch GD on a logistic unit; (steps to loss < target or None, final loss)."""
-    common.seed_all(0)
+    scaffold.seed_all(0)
     unit = nn.Linear(2, 1).to(device)
     nn.init.zeros_(unit.weight)
     nn.init.zeros_(unit.bias)
@@ -97,7 +95,7 @@ def logistic_steps(x: np.ndarray, y: np.ndarray, lr: float, steps: int, target: 
 
 
 def balance(args, steps: int) -> list[dict]:
-    x, y = cloud(common.seed_all(args.seed))
+    x, y = cloud(scaffold.seed_all(args.seed))
     rows = []
     for name, (xp,) in preprocess(x).items():
         best = None
@@ -122,15 +120,13 @@ def train_speed(args, split, lrs, epochs: int) -> dict:
     for name, (xt, xv) in data.items():
         runs[name] = {}
         for lr in lrs:
-            common.seed_all(args.seed)
-            model = common.mlp([split.num_features, 64, split.num_classes], "relu", device=args.device)
-            try:  # the largest rates overflow on purpose: they are reported as diverged
-                with np.errstate(over="ignore", invalid="ignore"):
-                    runs[name][lr] = fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=lr),
-                                         (xt, split.y_train), epochs=epochs, batch_size=32,
-                                         val=(xv, split.y_val), quiet=True, seed=args.seed)
-            except NonFiniteLossError:
-                runs[name][lr] = None
+            scaffold.seed_all(args.seed)
+            model = scaffold.mlp([split.num_features, 64, split.num_classes], "relu", device=args.device)
+            # the largest rates overflow on purpose: they are reported as diverged
+            h, error = scaffold.fit_or_diverge(
+                model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=lr), (xt, split.y_train),
+                epochs=epochs, batch_size=32, val=(xv, split.y_val), quiet=True, seed=args.seed)
+            runs[name][lr] = h if error is None else None
     return runs
 
 
@@ -152,7 +148,7 @@ def speed_rows(runs: dict, target: float) -> tuple[list[dict], dict]:
 
 # ---------------------------------------------------------------- figures
 def plot_panels(clouds: list[tuple[str, np.ndarray]], path):
-    fig, axes = common.figure(len(clouds), 3, size=(3.2, 3.0))
+    fig, axes = scaffold.figure(len(clouds), 3, size=(3.2, 3.0))
     for row, (label, x) in enumerate(clouds):
         for ax, (name, (xp,)) in zip(axes[row], preprocess(x).items()):
             ax.scatter(xp[:, 0], xp[:, 1], s=4, alpha=0.5)
@@ -160,11 +156,11 @@ def plot_panels(clouds: list[tuple[str, np.ndarray]], path):
             ax.set(xlim=(-lim, lim), ylim=(-lim, lim), aspect="equal", title=f"{name} ({label})")
             ax.axhline(0, color="0.7", lw=0.6)
             ax.axvline(0, color="0.7", lw=0.6)
-    return common.savefig(fig, path)
+    return scaffold.savefig(fig, path)
 
 
 def plot_speed(best: dict, path):
-    fig, axes = common.figure(1, 2, size=(4.5, 3.2))
+    fig, axes = scaffold.figure(1, 2, size=(4.5, 3.2))
     for name, b in best.items():
         h = b["history"]
         axes[0][0].plot(h.epoch, h.train_loss, marker=".", label=f"{name} (lr {b['lr']:g})")
@@ -172,35 +168,34 @@ def plot_speed(best: dict, path):
     axes[0][0].set(yscale="log", xlabel="epoch", ylabel="training loss", title="each at its best lr")
     axes[0][1].set(xlabel="epoch", ylabel="validation accuracy")
     axes[0][0].legend(fontsize=8)
-    return common.savefig(fig, path)
+    return scaffold.savefig(fig, path)
 
 
 def main(argv=None) -> dict:
     args = build_parser().parse_args(argv)
-    out = common.output_dir(args)
-    t0 = time.perf_counter()
+    out, elapsed = scaffold.output_dir(args), scaffold.timer()
     keep = args.train_size or (2000 if args.quick else None)
-    split = common.load_data(args, max_train=keep, standardize=False)
+    split = scaffold.load_data(args, max_train=keep, standardize=False)
     x_pair, (pi, pj) = two_pixels(split.x_train)
     h, w = split.image_shape[:2]
-    files = [plot_panels([("2-D cloud", cloud(common.seed_all(args.seed))[0]),
+    files = [plot_panels([("2-D cloud", cloud(scaffold.seed_all(args.seed))[0]),
                           (f"pixels {divmod(pi, w)}, {divmod(pj, w)}", x_pair)],
                          out / "preprocessing_panels.png")]
 
     balance_rows = balance(args, 200 if args.quick else 300)
-    common.table(balance_rows, "logistic unit on the 2-D cloud (feature stds ~3 and ~0.3), full-batch GD, "
-                               f"best lr of {list(BALANCE_LRS)}")
+    scaffold.table(balance_rows, "logistic unit on the 2-D cloud (feature stds ~3 and ~0.3), full-batch GD, "
+                                 f"best lr of {list(BALANCE_LRS)}")
     epochs = args.epochs or (3 if args.quick else 10)
     lrs = (0.01, 0.03, 0.1, 0.3) if args.quick else (0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
     runs = train_speed(args, split, lrs, epochs)
     rows, best = speed_rows(runs, args.target_acc)
-    common.table(rows, f"training speed ({split.name}, {h}x{w} pixels, 64 ReLU units, SGD, batch 32), "
-                       f"best lr of {list(lrs)}")
+    scaffold.table(rows, f"training speed ({split.name}, {h}x{w} pixels, 64 ReLU units, SGD, batch 32), "
+                         f"best lr of {list(lrs)}")
     files.append(plot_speed(best, out / "preprocessing_speed.png"))
     results = {"dataset": split.name, "pixels": [pi, pj], "balance": balance_rows,
                "speed": {n: {k: v for k, v in b.items() if k != "history"} for n, b in best.items()},
-               "files": [str(f) for f in files], "time_s": time.perf_counter() - t0}
-    return common.finish(out, results)
+               "files": [str(f) for f in files], "time_s": elapsed()}
+    return scaffold.finish(out, results)
 
 
 if __name__ == "__main__":

@@ -25,18 +25,13 @@ plain SGD back.
 """
 from __future__ import annotations
 
-import time
+import scaffold
 
-import common  # first: puts the repository root on sys.path
-
-from tinygrad_lite import nn
-from tinygrad_lite import optim
+from tinygrad_lite import nn, optim
 from tinygrad_lite.train import (
-    NonFiniteLossError,
     check_initial_loss,
     diagnose,
     evaluate,
-    fit,
     overfit_small_subset,
     plot_first_layer_weights,
     plot_history,
@@ -51,26 +46,28 @@ PENALTIES = {"l2": nn.l2_penalty, "l1": nn.l1_penalty}
 
 
 def build_parser():
-    p = common.parser("train_mlp", __doc__.split("\n")[0])
-    p.add_argument("--hidden", type=int, nargs="+", default=[100], help="hidden layer sizes (default 100)")
-    p.add_argument("--activation", default="relu", choices=sorted(common.ACTIVATIONS))
+    p = scaffold.parser("train_mlp", __doc__.split("\n")[0])
+    p.add_argument("--hidden", type=int, nargs="+", default=[100], help="hidden layer sizes")
+    p.add_argument("--activation", default="relu", choices=sorted(scaffold.ACTIVATIONS),
+                   help="nonlinearity after each hidden layer")
     p.add_argument("--batchnorm", action="store_true", help="batch norm before each activation")
     p.add_argument("--dropout", type=float, default=0.0, help="dropout probability after each activation")
-    p.add_argument("--optimizer", default="sgd", choices=OPTIMIZERS)
-    p.add_argument("--lr", type=float, default=0.01)
+    p.add_argument("--optimizer", default="sgd", choices=OPTIMIZERS, help="the update rule")
+    p.add_argument("--lr", type=float, default=0.01, help="learning rate (the first, with --schedule)")
     p.add_argument("--momentum", type=float, default=None,
-                   help=f"SGD momentum rho, 0 = plain SGD (default {DEFAULT_MOMENTUM})")
+                   help=f"SGD momentum rho, 0 = plain SGD (None: by data set, {DEFAULT_MOMENTUM})")
     p.add_argument("--nesterov", action="store_true", help="Nesterov momentum (SGD, needs --momentum)")
     p.add_argument("--schedule", default="none", choices=SCHEDULES,
                    help="lr decay per epoch: step (halve every quarter of the run), exp (k=0.05), "
                         "inv (1/t, k=0.1), cosine, plateau (halve when val accuracy stalls 3 epochs)")
     p.add_argument("--reg", type=float, default=1e-4, help="regularization strength lambda")
-    p.add_argument("--penalty", default="l2", choices=sorted(PENALTIES))
+    p.add_argument("--penalty", default="l2", choices=sorted(PENALTIES), help="the regularization R(W)")
     p.add_argument("--epochs", type=int, default=None,
-                   help=f"epochs (default {DEFAULT_EPOCHS}; {QUICK_EPOCHS} with --quick)")
-    p.add_argument("--batch-size", type=int, default=64)
+                   help=f"epochs (None: by data set, {DEFAULT_EPOCHS}; {QUICK_EPOCHS} with --quick)")
+    p.add_argument("--batch-size", type=int, default=64, help="examples per update")
     p.add_argument("--patience", type=int, default=None,
-                   help="early stopping on validation accuracy (restores the best weights)")
+                   help="stop after this many epochs without a better validation accuracy and restore "
+                        "the best weights (None: train every epoch)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     return p
 
@@ -97,12 +94,12 @@ def make_scheduler(args, optimizer, epochs: int):
 
 def new_model(args, split):
     sizes = [split.num_features, *args.hidden, split.num_classes]
-    return common.mlp(sizes, args.activation, args.batchnorm, args.dropout, args.device)
+    return scaffold.mlp(sizes, args.activation, args.batchnorm, args.dropout, args.device)
 
 
 def babysit_checks(args, split, loss_fn) -> dict:
     """Steps 1 and 2 on fresh models, so that training starts from its own seeded init."""
-    common.seed_all(args.seed)
+    scaffold.seed_all(args.seed)
     init = check_initial_loss(new_model(args, split), loss_fn, split.x_train, split.y_train)
     print(f"[1/4] {init.message}")
     model = new_model(args, split)
@@ -118,32 +115,29 @@ def babysit_checks(args, split, loss_fn) -> dict:
 def train(args, split, loss_fn, out) -> tuple:
     """Step 3: the training run; returns (model, history, error message or None)."""
     epochs = args.epochs or (QUICK_EPOCHS if args.quick else DEFAULT_EPOCHS[split.name])
-    common.seed_all(args.seed)
+    scaffold.seed_all(args.seed)
     model = new_model(args, split)
     optimizer = make_optimizer(args, model.parameters())
     print(f"[3/4] training {epochs} epochs: {model}\n      {optimizer}, reg {args.penalty} "
           f"lambda={args.reg}, batch size {args.batch_size}, schedule {args.schedule}")
     reg = (PENALTIES[args.penalty], args.reg) if args.reg > 0 else None
-    try:
-        history = fit(model, loss_fn, optimizer, (split.x_train, split.y_train), epochs=epochs,
-                      batch_size=args.batch_size, val=(split.x_val, split.y_val),
-                      scheduler=make_scheduler(args, optimizer, epochs), reg=reg, device=args.device,
-                      patience=args.patience, best_path=out / "best.npz",
-                      checkpoint_path=out / "checkpoint.npz", restore_best=args.patience is not None,
-                      quiet=args.quiet, seed=args.seed)
-    except NonFiniteLossError as e:
-        print(f"      stopped: {e}")
-        return model, e.history, str(e)
-    return model, history, None
+    history, error = scaffold.fit_or_diverge(
+        model, loss_fn, optimizer, (split.x_train, split.y_train), epochs=epochs,
+        batch_size=args.batch_size, val=(split.x_val, split.y_val),
+        scheduler=make_scheduler(args, optimizer, epochs), reg=reg, device=args.device,
+        patience=args.patience, best_path=out / "best.npz", checkpoint_path=out / "checkpoint.npz",
+        restore_best=args.patience is not None, quiet=args.quiet, seed=args.seed)
+    if error is not None:
+        print(f"      stopped: {error}")
+    return model, history, None if error is None else str(error)
 
 
 def main(argv=None) -> dict:
     args = build_parser().parse_args(argv)
     if args.momentum is None:
         args.momentum = DEFAULT_MOMENTUM[args.dataset]
-    out = common.output_dir(args)
-    t0 = time.perf_counter()
-    split = common.load_data(args)
+    out, elapsed = scaffold.output_dir(args), scaffold.timer()
+    split = scaffold.load_data(args)
     print(f"data: {split} (zero-centered and normalized with training statistics)")
     loss_fn = nn.CrossEntropyLoss()
     results = {"dataset": split.name, **babysit_checks(args, split, loss_fn)}
@@ -162,9 +156,9 @@ def main(argv=None) -> dict:
                    train_acc=history.train_acc[-1] if history.epochs else None,
                    val_acc=history.val_acc[-1] if history.epochs else None,
                    findings=[f.code for f in findings], error=error,
-                   stop_reason=history.meta.get("stop_reason"), time_s=time.perf_counter() - t0,
+                   stop_reason=history.meta.get("stop_reason"), time_s=elapsed(),
                    files={k: str(v) for k, v in files.items()})
-    files["results"] = common.save_results(out, results)
+    files["results"] = scaffold.save_results(out, results)
     print(f"wrote {', '.join(str(p) for p in files.values())} ({results['time_s']:.1f}s)")
     return results
 

@@ -37,15 +37,13 @@ from __future__ import annotations
 
 import itertools
 import math
-import time
 
-import common  # first: puts the repository root on sys.path
 import numpy as np
-
-from tinygrad_lite import nn
+import scaffold
 import tinygrad_lite.nn.functional as F
+
 import tinygrad_lite as tl
-from tinygrad_lite import Tensor
+from tinygrad_lite import Tensor, nn
 
 LECTURE = {2: [0.07, 0.31], 3: [0.012, 0.060, 0.283], 4: [0.003, 0.017, 0.070, 0.285]}
 DEPTHS = (2, 3, 4)
@@ -55,11 +53,13 @@ LABELS = {"sigmoid": "sigmoid (Nielsen)", "relu_he": "ReLU + He", "sigmoid_bn": 
 
 
 def build_parser():
-    p = common.parser("vanishing_gradients", __doc__.split("\n")[0])
+    p = scaffold.parser("vanishing_gradients", __doc__.split("\n")[0])
     p.add_argument("--cost", default="cross-entropy", choices=["cross-entropy", "quadratic"],
                    help="Nielsen's network2 default is cross-entropy")
-    p.add_argument("--examples", type=int, default=None, help="examples averaged over (default 1000)")
-    p.add_argument("--seeds", type=int, default=None, help="random networks per configuration (default 10)")
+    p.add_argument("--examples", type=int, default=None,
+                   help="examples averaged over (None: 1000; 300 with --quick)")
+    p.add_argument("--seeds", type=int, default=None,
+                   help="random networks per configuration (None: 10; 3 with --quick)")
     return p
 
 
@@ -125,7 +125,7 @@ def measure(args, x_host: np.ndarray, y_host: np.ndarray, seeds: int) -> dict:
         for depth in DEPTHS:
             rows = []
             for s in range(seeds):
-                common.seed_all(args.seed * 1000 + 10 * depth + s)
+                scaffold.seed_all(args.seed * 1000 + 10 * depth + s)
                 model, hidden = nielsen_net(x.shape[1], depth, 10, variant, args.device)
                 rows.append(gradient_norms(model, hidden, x, y, args.cost))
             norms["bias"][variant][depth] = np.array([r[0] for r in rows])
@@ -169,7 +169,7 @@ def summarize(norms: dict) -> tuple[list[dict], dict]:
 
 def plot_bars(norms: dict, path):
     """One panel per depth and metric: the mean norm per hidden layer, log scale."""
-    fig, axes = common.figure(2, 3, size=(4.0, 3.0))
+    fig, axes = scaffold.figure(2, 3, size=(4.0, 3.0))
     colors = {"lecture": "0.6", "sigmoid": "C3", "relu_he": "C0", "sigmoid_bn": "C2"}
     for row, metric in enumerate(("bias", "delta")):
         for ax, depth in zip(axes[row], DEPTHS):
@@ -186,16 +186,16 @@ def plot_bars(norms: dict, path):
             ax.set_ylabel("||dC/db||" if metric == "bias" else "rms_x ||dC_x/dz||")
     axes[0][0].set_ylim(top=axes[0][0].get_ylim()[1] * 30)  # room for the legend above the bars
     axes[0][0].legend(fontsize=7, ncol=2, loc="upper left")
-    return common.savefig(fig, path)
+    return scaffold.savefig(fig, path)
 
 
 def plot_neurons(args, x_host, y_host, path):
     """Nielsen's picture: each neuron's bias gradient in the 2-hidden-layer sigmoid net."""
-    common.seed_all(args.seed * 1000 + 20)
+    scaffold.seed_all(args.seed * 1000 + 20)
     model, hidden = nielsen_net(x_host.shape[1], 2, 10, "sigmoid", args.device)
     y = Tensor(np.eye(10, dtype=np.float32)[y_host], device=args.device)
     gradient_norms(model, hidden, Tensor(x_host, device=args.device), y, args.cost)
-    fig, axes = common.figure(1, 1, size=(7.0, 2.8))
+    fig, axes = scaffold.figure(1, 1, size=(7.0, 2.8))
     ax = axes[0][0]
     for k, (_, b) in enumerate(hidden):
         ax.bar(np.arange(HIDDEN) + k * 0.4 - 0.2, np.abs(b.grad.numpy()), 0.4, label=f"hidden layer {k + 1}")
@@ -203,33 +203,32 @@ def plot_neurons(args, x_host, y_host, path):
     ax.set_ylabel("|dC/db_j|")
     ax.set_title("each neuron's learning speed at the start (2 hidden sigmoid layers)")
     ax.legend()
-    return common.savefig(fig, path)
+    return scaffold.savefig(fig, path)
 
 
 def main(argv=None) -> dict:
     args = build_parser().parse_args(argv)
-    out = common.output_dir(args)
-    t0 = time.perf_counter()
+    out, elapsed = scaffold.output_dir(args), scaffold.timer()
     examples = args.examples or (300 if args.quick else 1000)
     seeds = args.seeds or (3 if args.quick else 10)
-    split = common.load_data(args, standardize=False)
+    split = scaffold.load_data(args, standardize=False)
     # Nielsen's inputs are pixels in [0, 1]: MNIST-like sets already are, digits are 0..16
     scale = max(1.0, float(split.x_train.max()))
     x_host = (split.x_train[:examples] / np.float32(scale)).astype(np.float32)
     y_host = split.y_train[:examples]
     norms = measure(args, x_host, y_host, seeds)
     what = f"({split.name}, {len(x_host)} examples, {args.cost} cost, mean of {seeds} networks)"
-    common.table(norm_rows(norms, "bias"), f"||dC/db|| per hidden layer at the start {what}")
-    common.table(norm_rows(norms, "delta"), f"rms over examples of ||dC_x/dz^l|| at the start {what}")
+    scaffold.table(norm_rows(norms, "bias"), f"||dC/db|| per hidden layer at the start {what}")
+    scaffold.table(norm_rows(norms, "delta"), f"rms over examples of ||dC_x/dz^l|| at the start {what}")
     rows, summary = summarize(norms)
-    common.table(rows, "growth per layer toward the output, ||g^(l+1)|| / ||g^l|| (geometric mean; "
-                       "~4 = vanishing, ~1 = healthy; b: ||dC/db||, delta: rms ||dC_x/dz||)")
+    scaffold.table(rows, "growth per layer toward the output, ||g^(l+1)|| / ||g^l|| (geometric mean; "
+                         "~4 = vanishing, ~1 = healthy; b: ||dC/db||, delta: rms ||dC_x/dz||)")
     files = [plot_bars(norms, out / "vanishing_gradients_norms.png"),
              plot_neurons(args, x_host, y_host, out / "vanishing_gradients_neurons.png")]
     results = {"dataset": split.name, "examples": len(x_host), "seeds": seeds, "cost": args.cost,
                "lecture": LECTURE, **summary, "files": [str(f) for f in files],
-               "time_s": time.perf_counter() - t0}
-    return common.finish(out, results)
+               "time_s": elapsed()}
+    return scaffold.finish(out, results)
 
 
 if __name__ == "__main__":

@@ -25,10 +25,8 @@ so the per-example gradient on w has a single sign: all weights go up or all go 
 """
 from __future__ import annotations
 
-import time
-
-import common  # first: puts the repository root on sys.path
 import numpy as np
+import scaffold
 
 import tinygrad_lite as tl
 from tinygrad_lite.data import DataLoader, ZeroCenter
@@ -37,9 +35,9 @@ W_STAR = np.array([1.0, -1.0], dtype=np.float32)
 
 
 def build_parser():
-    p = common.parser("zero_centering", __doc__.split("\n")[0])
+    p = scaffold.parser("zero_centering", __doc__.split("\n")[0])
     p.add_argument("--positive-class", type=int, default=0, help="the unit's target: 1 for this class")
-    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--batch-size", type=int, default=16, help="examples per SGD update of the unit")
     p.add_argument("--lr", type=float, default=0.05, help="SGD learning rate of the single unit")
     return p
 
@@ -65,7 +63,7 @@ def all_same_sign(g: np.ndarray) -> np.ndarray:
 
 def sign_agreement(x_host: np.ndarray, t_host: np.ndarray, args, epochs: int) -> dict:
     """Train the single unit with SGD; count same-sign gradients per example and per batch."""
-    common.seed_all(args.seed)
+    scaffold.seed_all(args.seed)
     w = tl.randn(x_host.shape[1], device=args.device) * 0.01
     b = tl.zeros(1, device=args.device)
     per_example, per_batch = [], []
@@ -86,7 +84,7 @@ def input_kinds(args, split) -> dict:
     """The unit's inputs: raw pixels, zero-centered pixels, random sigmoid / tanh layer outputs."""
     x = split.x_train
     centered = ZeroCenter().fit(x).transform(x)
-    rng = common.seed_all(args.seed)
+    rng = scaffold.seed_all(args.seed)
     v = rng.standard_normal((x.shape[1], 30)).astype(np.float32) / np.float32(np.sqrt(x.shape[1]))
     z = centered / np.float32(centered.std() + 1e-8) @ v
     return {"raw pixels (>= 0)": x, "zero-centered pixels": centered,
@@ -137,7 +135,7 @@ def toy(args, steps: int) -> tuple[dict, dict]:
     """Paths of per-example SGD and full-batch GD on positive and zero-centered inputs, each
     with its largest step that never overshoots: lr = 1 / max_i |x_i|^2 (SGD; one step then
     at most projects w onto the example's solution line) and lr = 1 / lambda_max(E[x x^T]) (GD)."""
-    rng = common.seed_all(args.seed)
+    rng = scaffold.seed_all(args.seed)
     x, y = toy_data(rng, 64)
     xc = x - x.mean(axis=0)
     sets = {"positive x": (x, y), "zero-centered x": (xc, xc @ W_STAR)}
@@ -155,10 +153,7 @@ def toy(args, steps: int) -> tuple[dict, dict]:
 def plot_toy(paths: dict, x_pos: np.ndarray, path, frames: int = 0):
     """Contours of each data set's loss with the SGD and GD paths; with ``frames`` also a GIF
     of the paths being drawn. Returns the files written."""
-    import matplotlib.pyplot as plt
-    from matplotlib.animation import FuncAnimation, PillowWriter
-
-    fig, axes = common.figure(1, 2, size=(4.2, 3.8))
+    fig, axes = scaffold.figure(1, 2, size=(4.2, 3.8))
     grid = np.linspace(-1.5, 1.5, 121)
     ww = np.stack(np.meshgrid(grid, grid), axis=-1)
     lines = []
@@ -173,9 +168,7 @@ def plot_toy(paths: dict, x_pos: np.ndarray, path, frames: int = 0):
         ax.plot(*W_STAR, "k*", ms=12, label="w*")
         ax.set(title=name, xlabel="w1", ylabel="w2", aspect="equal")
     axes[0][0].legend(fontsize=7, loc="lower left")
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    print(f"wrote {path}")
+    files = [scaffold.savefig(fig, path)]
     if frames:
         n = max(len(p) for _, p in lines)
 
@@ -185,15 +178,12 @@ def plot_toy(paths: dict, x_pos: np.ndarray, path, frames: int = 0):
                 line.set_data(p[:k, 0], p[:k, 1])
             return [line for line, _ in lines]
 
-        gif = path.with_suffix(".gif")
-        FuncAnimation(fig, draw, frames=frames, blit=True).save(gif, writer=PillowWriter(fps=6), dpi=70)
-        print(f"wrote {gif}")
-    plt.close(fig)
-    return path, *([gif] if frames else [])
+        files.append(scaffold.save_gif(fig, draw, frames, path.with_suffix(".gif"), fps=6, dpi=70))
+    return files
 
 
 def plot_signs(results: dict, path):
-    fig, axes = common.figure(1, 1, size=(6.0, 3.0))
+    fig, axes = scaffold.figure(1, 1, size=(6.0, 3.0))
     ax = axes[0][0]
     names = list(results)
     pos = np.arange(len(names))
@@ -204,34 +194,33 @@ def plot_signs(results: dict, path):
     ax.set_ylabel("all weight gradients share a sign")
     ax.set_ylim(0, 1.15)
     ax.legend(fontsize=8)
-    return common.savefig(fig, path)
+    return scaffold.savefig(fig, path)
 
 
 def main(argv=None) -> dict:
     args = build_parser().parse_args(argv)
-    out = common.output_dir(args)
-    t0 = time.perf_counter()
-    split = common.load_data(args, max_train=400 if args.quick else None, standardize=False)
+    out, elapsed = scaffold.output_dir(args), scaffold.timer()
+    split = scaffold.load_data(args, max_train=400 if args.quick else None, standardize=False)
     t_host = (split.y_train == args.positive_class).astype(np.float32)
     epochs = 1 if args.quick else 3
     signs = {name: sign_agreement(x, t_host, args, epochs) for name, x in input_kinds(args, split).items()}
     rows = [{"input to the unit": n, "examples with one sign": r["examples"],
              "mini-batches with one sign": r["batches"]} for n, r in signs.items()]
     any_r = next(iter(signs.values()))
-    common.table(rows, f"one sigmoid unit ({split.name}, class {args.positive_class} vs rest, SGD lr {args.lr}): "
-                       f"dL/dw all of one sign, over {any_r['n_examples']} examples / {any_r['n_batches']} "
-                       f"mini-batches of {args.batch_size}")
+    scaffold.table(rows, f"one sigmoid unit ({split.name}, class {args.positive_class} vs rest, "
+                         f"SGD lr {args.lr}): dL/dw all of one sign, over {any_r['n_examples']} examples / "
+                         f"{any_r['n_batches']} mini-batches of {args.batch_size}")
 
     paths, toy_rows = toy(args, 40 if args.quick else 80)
-    common.table([{"inputs": n, "method": m, **r} for (n, m), r in toy_rows.items()],
-                 "2-weight toy, y = w . x, w* = (1, -1), from w = 0")
-    x_pos, _ = toy_data(common.seed_all(args.seed), 64)
+    scaffold.table([{"inputs": n, "method": m, **r} for (n, m), r in toy_rows.items()],
+                   "2-weight toy, y = w . x, w* = (1, -1), from w = 0")
+    x_pos, _ = toy_data(scaffold.seed_all(args.seed), 64)
     files = [plot_signs(signs, out / "zero_centering_signs.png"),
              *plot_toy(paths, x_pos, out / "zero_centering_paths.png", frames=0 if args.quick else 30)]
     results = {"dataset": split.name, "signs": signs,
                "toy": {f"{n} | {m}": r for (n, m), r in toy_rows.items()},
-               "files": [str(f) for f in files], "time_s": time.perf_counter() - t0}
-    return common.finish(out, results)
+               "files": [str(f) for f in files], "time_s": elapsed()}
+    return scaffold.finish(out, results)
 
 
 if __name__ == "__main__":

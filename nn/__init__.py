@@ -6,7 +6,9 @@
                           nn.Linear(32, 10))
     loss = nn.CrossEntropyLoss()(model(x), y) + nn.regularization.regularization_loss(model, 1e-4)
 """
-from . import functional, fused, init, regularization
+from . import conv, functional, fused, im2col, init, regularization
+from .containers import Flatten, Identity, Sequential
+from .conv import AdaptiveAvgPool2d, AvgPool2d, BatchNorm2d, Conv2d, Dropout2d, MaxPool2d
 from .layers import (
     ELU,
     Arctan,
@@ -23,23 +25,52 @@ from .layers import (
     Tanh,
 )
 from .losses import BCEWithLogitsLoss, CrossEntropyLoss, HingeLoss, MSELoss
-from .module import (
-    Flatten,
-    Identity,
-    IncompatibleKeys,
-    Module,
-    Parameter,
-    Sequential,
-    eval_mode,
-    functional_call,
-)
+from .module import IncompatibleKeys, Module, Parameter, eval_mode, functional_call
 from .regularization import elastic_net_penalty, l1_penalty, l2_penalty, regularization_loss
 from .serialization import load, save
 
 __all__ = [
-    "ELU", "Arctan", "BCEWithLogitsLoss", "BatchNorm1d", "BinaryStep", "CrossEntropyLoss", "Dropout",
-    "Flatten", "HingeLoss", "Identity", "IncompatibleKeys", "LeakyReLU", "Linear", "LogSoftmax", "MSELoss",
-    "Module", "PReLU", "Parameter", "ReLU", "Sequential", "Sigmoid", "Softmax", "Tanh",
-    "elastic_net_penalty", "eval_mode", "functional", "functional_call", "init", "l1_penalty", "l2_penalty", "load",
-    "regularization", "regularization_loss", "save",
+    "ELU",
+    "AdaptiveAvgPool2d",
+    "Arctan",
+    "AvgPool2d",
+    "BCEWithLogitsLoss",
+    "BatchNorm1d",
+    "BatchNorm2d",
+    "BinaryStep",
+    "Conv2d",
+    "CrossEntropyLoss",
+    "Dropout",
+    "Dropout2d",
+    "Flatten",
+    "HingeLoss",
+    "Identity",
+    "IncompatibleKeys",
+    "LeakyReLU",
+    "Linear",
+    "LogSoftmax",
+    "MSELoss",
+    "MaxPool2d",
+    "Module",
+    "PReLU",
+    "Parameter",
+    "ReLU",
+    "Sequential",
+    "Sigmoid",
+    "Softmax",
+    "Tanh",
+    "conv",
+    "elastic_net_penalty",
+    "eval_mode",
+    "functional",
+    "functional_call",
+    "fused",
+    "im2col",
+    "init",
+    "l1_penalty",
+    "l2_penalty",
+    "load",
+    "regularization",
+    "regularization_loss",
+    "save",
 ]

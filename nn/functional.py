@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from tinygrad_lite import backend
 from tinygrad_lite.backend import xp_of
+from tinygrad_lite.checks import check_choice, check_probability
 from tinygrad_lite.factory import as_tensor
-from tinygrad_lite.tensor import Tensor, where
+from tinygrad_lite.tensor import Tensor, stack, where
 
-from . import fused
+from . import fused, im2col
 
-_REDUCTIONS = ("mean", "sum", "none")
+REDUCTIONS = ("mean", "sum", "none")
 
 
 # ---------------------------------------------------------------- activations
@@ -104,32 +105,37 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
 def batch_norm(x: Tensor, running_mean: Tensor, running_var: Tensor, weight: Tensor | None = None,
                bias: Tensor | None = None, training: bool = True, momentum: float = 0.1,
                eps: float = 1e-5) -> Tensor:
-    """Batch normalization of (N, C) input, the lecture's algorithm.
+    """Batch normalization of (N, C) or (N, C, *spatial) input, the lecture's algorithm, per
+    channel c over the m = N * prod(spatial) values of that channel.
 
-    Training: mu_B = mean_i x_i, sigma2_B = mean_i (x_i - mu_B)^2 (biased), per feature;
+    Training: mu_B = mean x, sigma2_B = mean (x - mu_B)^2 (biased), per channel;
     x_hat = (x - mu_B) / sqrt(sigma2_B + eps); y = gamma x_hat + beta. The running
     statistics are updated in place: r_mean = (1 - momentum) r_mean + momentum mu_B,
-    r_var = (1 - momentum) r_var + momentum sigma2_B N / (N - 1) (unbiased, as PyTorch).
+    r_var = (1 - momentum) r_var + momentum sigma2_B m / (m - 1) (unbiased, as PyTorch).
     Evaluation: x_hat = (x - r_mean) / sqrt(r_var + eps), so each sample's output
     is independent of the rest of the batch.
     """
-    if x.ndim != 2 or x.shape[1] != running_mean.shape[0]:
-        raise ValueError(f"batch_norm: expected input of shape (N, {running_mean.shape[0]}), "
-                         f"got {x.shape}")
+    c = running_mean.shape[0]
+    if x.ndim < 2 or x.shape[1] != c:
+        raise ValueError(f"batch_norm: expected input of shape (N, {c}) or (N, {c}, ...), got {x.shape}")
+    axes = (0,) + tuple(range(2, x.ndim))
+    per_channel = (c,) + (1,) * (x.ndim - 2)  # broadcasts over the axes after the channel
     if training:
-        n = x.shape[0]
-        if n < 2:
-            raise ValueError(f"batch_norm: training needs at least 2 samples per feature to compute "
+        m = x.size // c
+        if m < 2:
+            raise ValueError(f"batch_norm: training needs at least 2 values per channel to compute "
                              f"batch statistics, got input of shape {x.shape}; use eval() for one sample")
-        mu = x.mean(axis=0)
+        mu = x.mean(axis=axes, keepdims=True)
         d = x - mu
-        var = (d * d).mean(axis=0)
+        var = (d * d).mean(axis=axes, keepdims=True)
         x_hat = d / (var + eps).sqrt()
-        _blend(running_mean, mu.data, momentum)  # raw arrays: no graph
-        _blend(running_var, var.data * (n / (n - 1)), momentum)
+        _blend(running_mean, mu.data.reshape(c), momentum)  # raw arrays: no graph
+        _blend(running_var, var.data.reshape(c) * (m / (m - 1)), momentum)
     else:
-        mean, var = running_mean.detach(), running_var.detach()
+        mean, var = (t.detach().reshape(per_channel) for t in (running_mean, running_var))
         x_hat = (x - mean) / (var + eps).sqrt()
+    if x.ndim > 2:
+        weight, bias = (None if t is None else t.reshape(per_channel) for t in (weight, bias))
     out = x_hat if weight is None else x_hat * weight
     return out if bias is None else out + bias
 
@@ -147,20 +153,72 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
     and the gradient is multiplied by the same mask. In eval (or p = 0) it returns
     ``x`` itself; p = 1 gives zeros.
     """
-    if not 0.0 <= p <= 1.0:
-        raise ValueError(f"dropout: p must be in [0, 1], got {p}")
+    return _dropout("dropout", x, p, training, x.shape)
+
+
+def _dropout(op: str, x: Tensor, p: float, training: bool, mask_shape: tuple) -> Tensor:
+    check_probability(op, "p", p)
     if not training or p == 0.0:
         return x
-    u = backend.random(x.device, x.shape, x.dtype)
+    u = backend.random(x.device, mask_shape, x.dtype)
     scale = 0.0 if p == 1.0 else 1.0 / (1.0 - p)
     mask = (u >= p).astype(x.dtype) * scale  # P(u >= p) = 1 - p
     return x * as_tensor(mask, device=x.device)
 
 
+def dropout2d(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
+    """Channel dropout for (N, C, H, W) input: each whole channel of each sample is zeroed with
+    probability ``p`` and the rest scaled by 1 / (1 - p), m_{nc} ~ Bernoulli(1 - p); identity in eval."""
+    im2col.check_images("dropout2d", x)
+    return _dropout("dropout2d", x, p, training, x.shape[:2] + (1, 1))
+
+
+# ---------------------------------------------------------------- convolution and pooling
+def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, dilation=1,
+           groups: int = 1) -> Tensor:
+    """2-D convolution (a cross-correlation, as in every framework) of (N, C, H, W) ``x`` with
+    ``weight`` (O, C / groups, kh, kw) and ``bias`` (O,):
+
+        out[n, o, y, x] = b[o] + sum_{c, i, j} w[o, c, i, j] x_pad[n, c', y sy + i dy, x sx + j dx]
+
+    where c' runs over the input channels of output channel o's group. ``stride``,
+    ``padding`` and ``dilation`` are ints or (height, width) pairs; ``padding`` may also be
+    "valid" or "same" (stride 1). OH = (H + pad_h - dy (kh - 1) - 1) // sy + 1, likewise OW.
+    ``groups=C`` with O = C gives a depthwise convolution.
+    """
+    return im2col.convolve("conv2d", x, weight, bias, stride, padding, dilation, groups)
+
+
+def max_pool2d(x: Tensor, kernel_size, stride=None, padding=0) -> Tensor:
+    """out[n, c, y, x] = max_{i, j} x_pad[n, c, y sy + i, x sx + j] (padding is -inf); ``stride``
+    defaults to ``kernel_size``. Tied maxima share the window's gradient equally."""
+    return im2col.pool("max_pool2d", im2col.MaxPooling, x, kernel_size, stride, padding)
+
+
+def avg_pool2d(x: Tensor, kernel_size, stride=None, padding=0) -> Tensor:
+    """out[n, c, y, x] = mean_{i, j} x_pad[n, c, y sy + i, x sx + j] (zero padding counted, as
+    PyTorch's default); ``stride`` defaults to ``kernel_size``."""
+    return im2col.pool("avg_pool2d", im2col.AveragePooling, x, kernel_size, stride, padding)
+
+
+def adaptive_avg_pool2d(x: Tensor, output_size) -> Tensor:
+    """Average over a grid of ``output_size`` (int or pair) bins, bin k of n over a side of L
+    spanning [floor(k L / n), ceil((k + 1) L / n)), as PyTorch. ``output_size=1`` is global
+    average pooling: one mean per channel."""
+    im2col.check_images("adaptive_avg_pool2d", x)
+    oh, ow = im2col.pair("adaptive_avg_pool2d", "output_size", output_size, 1)
+    h, w = x.shape[2:]
+    if h % oh == 0 and w % ow == 0:  # equal bins: one pooling op
+        return im2col.pool("adaptive_avg_pool2d", im2col.AveragePooling, x, (h // oh, w // ow), None, 0)
+    rows = [stack([x[:, :, i * h // oh:-(-(i + 1) * h // oh), j * w // ow:-(-(j + 1) * w // ow)].mean(axis=(2, 3))
+                   for j in range(ow)], axis=-1) for i in range(oh)]
+    return stack(rows, axis=-2)
+
+
 # ---------------------------------------------------------------- losses
-def _check_reduction(op: str, reduction: str) -> None:
-    if reduction not in _REDUCTIONS:
-        raise ValueError(f"{op}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+def check_reduction(op: str, reduction: str) -> str:
+    """``reduction`` if it is one of "mean", "sum", "none" (the losses' one shared argument)."""
+    return check_choice(op, "reduction", reduction, REDUCTIONS)
 
 
 def _reduce(loss: Tensor, reduction: str) -> Tensor:
@@ -193,7 +251,7 @@ def cross_entropy(logits: Tensor, labels, reduction: str = "mean") -> Tensor:
     logsumexp(logits_i) - logits_{i, y_i} (stable for any finite logits). Equal
     logits give ln(C): 2.302 for 10 classes, the lecture's first sanity check.
     """
-    _check_reduction("cross_entropy", reduction)
+    check_reduction("cross_entropy", reduction)
     y = _class_labels("cross_entropy", logits, labels)
     return fused.SoftmaxCrossEntropy.apply(logits, y=y, reduction=reduction)
 
@@ -204,7 +262,7 @@ def hinge_loss(scores: Tensor, labels, margin: float = 1.0, reduction: str = "me
     "mean" averages over samples only (PyTorch's MultiMarginLoss also divides by
     the number of classes; this one does not). Equal scores give C - 1.
     """
-    _check_reduction("hinge_loss", reduction)
+    check_reduction("hinge_loss", reduction)
     y = _class_labels("hinge_loss", scores, labels)
     xp = xp_of(scores.data)
     rows = xp.arange(scores.shape[0])
@@ -223,13 +281,13 @@ def _target(op: str, x: Tensor, target) -> Tensor:
 
 def mse_loss(x: Tensor, target, reduction: str = "mean") -> Tensor:
     """Mean squared error: L = mean((x - target)^2) (or sum / elementwise)."""
-    _check_reduction("mse_loss", reduction)
+    check_reduction("mse_loss", reduction)
     d = x - _target("mse_loss", x, target)
     return _reduce(d * d, reduction)
 
 
 def binary_cross_entropy_with_logits(logits: Tensor, target, reduction: str = "mean") -> Tensor:
     """Binary cross-entropy of sigmoid(``logits``) against ``target`` in [0, 1], stable for any logits."""
-    _check_reduction("binary_cross_entropy_with_logits", reduction)
+    check_reduction("binary_cross_entropy_with_logits", reduction)
     t = _target("binary_cross_entropy_with_logits", logits, target)
     return _reduce(fused.BinaryCrossEntropyWithLogits.apply(logits, t), reduction)

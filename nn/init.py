@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 
 from tinygrad_lite import backend
+from tinygrad_lite.checks import check_choice
 from tinygrad_lite.tensor import Tensor
 
 _GAINS = {"linear": 1.0, "identity": 1.0, "sigmoid": 1.0, "tanh": 5.0 / 3.0, "relu": math.sqrt(2.0)}
@@ -85,9 +86,18 @@ def xavier_normal_(t: Tensor, gain: float = 1.0) -> Tensor:
     return normal_(t, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)))
 
 
+def pytorch_default_(weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """PyTorch's default init of Linear and Conv2d: W ~ U(-b, b) with b = 1 / sqrt(fan_in)
+    (``kaiming_uniform_(W, a=sqrt(5))``), and the bias from the same interval."""
+    kaiming_uniform_(weight, a=math.sqrt(5))
+    if bias is not None:
+        bound = 1.0 / math.sqrt(fans(weight)[0])
+        uniform_(bias, -bound, bound)
+    return weight
+
+
 def _kaiming_std(t: Tensor, a: float, mode: str, nonlinearity: str) -> float:
-    if mode not in ("fan_in", "fan_out"):
-        raise ValueError(f"kaiming init: mode must be 'fan_in' or 'fan_out', got {mode!r}")
+    check_choice("kaiming init", "mode", mode, ("fan_in", "fan_out"))
     fan_in, fan_out = fans(t)
     fan = fan_in if mode == "fan_in" else fan_out
     return calculate_gain(nonlinearity, a) / math.sqrt(fan)
@@ -114,6 +124,7 @@ __all__ = [
     "kaiming_uniform_",
     "normal_",
     "ones_",
+    "pytorch_default_",
     "small_normal_",
     "uniform_",
     "xavier_normal_",

@@ -1,9 +1,8 @@
-"""Layers: Linear, BatchNorm1d, Dropout and the lecture's activations as modules."""
+"""Layers: Linear, BatchNorm1d, Dropout and the lecture's activations as modules (ConvNet layers: ``nn.conv``)."""
 from __future__ import annotations
 
-import math
-
 from tinygrad_lite import factory
+from tinygrad_lite.checks import check_int, check_probability, check_real
 from tinygrad_lite.tensor import Tensor
 
 from . import functional as F
@@ -23,18 +22,12 @@ class Linear(Module):
     def __init__(self, in_features: int, out_features: int, bias: bool = True,
                  device: str | None = None, dtype=None) -> None:
         super().__init__()
-        if in_features < 1 or out_features < 1:
-            raise ValueError(f"Linear: feature sizes must be positive, got in_features={in_features}, "
-                             f"out_features={out_features}")
+        check_int("Linear", "in_features", in_features)
+        check_int("Linear", "out_features", out_features)
         self.in_features, self.out_features = in_features, out_features
         self.weight = Parameter(factory.zeros(out_features, in_features, dtype=dtype, device=device))
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if bias:
-            self.bias = Parameter(factory.zeros(out_features, dtype=dtype, device=device))
-            bound = 1.0 / math.sqrt(in_features)
-            init.uniform_(self.bias, -bound, bound)
-        else:
-            self.register_parameter("bias", None)
+        self.bias = Parameter(factory.zeros(out_features, dtype=dtype, device=device)) if bias else None
+        init.pytorch_default_(self.weight, self.bias)
 
     def forward(self, x: Tensor) -> Tensor:
         return F.linear(x, self.weight, self.bias)
@@ -43,31 +36,19 @@ class Linear(Module):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
 
 
-class BatchNorm1d(Module):
-    """Batch normalization of (N, C) activations, the lecture's BN_{gamma, beta}, per feature:
+class _BatchNorm(Module):
+    """What BatchNorm1d and BatchNorm2d share; they differ in the input ranks they take."""
 
-        training: x_hat = (x - mu_B) / sqrt(sigma2_B + eps),  y = gamma x_hat + beta
-        eval:     x_hat = (x - running_mean) / sqrt(running_var + eps)
-
-    with mu_B and sigma2_B the mini-batch mean and biased variance (see
-    ``nn.functional.batch_norm`` for the running-statistics update). Parameters
-    ``weight`` (gamma, init 1) and ``bias`` (beta, init 0) when ``affine``; buffers
-    ``running_mean`` (init 0) and ``running_var`` (init 1). ``running_var`` takes the
-    unbiased sigma2_B N / (N - 1), as PyTorch does. A batch of one sample in training
-    raises ValueError.
-    """
-
+    _ranks: dict = {}  # input rank -> its layout, for the error message
     _non_weights = frozenset({"weight", "bias"})  # gamma/beta are not regularized
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1, affine: bool = True,
                  device: str | None = None, dtype=None) -> None:
         super().__init__()
-        if num_features < 1:
-            raise ValueError(f"BatchNorm1d: num_features must be positive, got {num_features}")
-        if not 0.0 <= momentum <= 1.0:
-            raise ValueError(f"BatchNorm1d: momentum must be in [0, 1], got {momentum}")
-        if eps <= 0:
-            raise ValueError(f"BatchNorm1d: eps must be positive, got {eps}")
+        name = type(self).__name__
+        check_int(name, "num_features", num_features)
+        check_probability(name, "momentum", momentum)
+        check_real(name, "eps", eps, 0.0, low_open=True)
         self.num_features, self.eps, self.momentum, self.affine = num_features, eps, momentum, affine
         if affine:
             self.weight = Parameter(factory.ones(num_features, dtype=dtype, device=device))
@@ -79,11 +60,31 @@ class BatchNorm1d(Module):
         self.register_buffer("running_var", factory.ones(num_features, dtype=dtype, device=device))
 
     def forward(self, x: Tensor) -> Tensor:
+        if x.ndim not in self._ranks:
+            shapes = " or ".join(self._ranks.values()).replace("C", str(self.num_features))
+            raise ValueError(f"{type(self).__name__}: expected input of shape {shapes}, got {x.shape}")
         return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
                             self.training, self.momentum, self.eps)
 
     def extra_repr(self) -> str:
         return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}"
+
+
+class BatchNorm1d(_BatchNorm):
+    """Batch normalization of (N, C) activations, the lecture's BN_{gamma, beta}, per feature:
+
+        training: x_hat = (x - mu_B) / sqrt(sigma2_B + eps),  y = gamma x_hat + beta
+        eval:     x_hat = (x - running_mean) / sqrt(running_var + eps)
+
+    with mu_B and sigma2_B the mini-batch mean and biased variance (see
+    ``nn.functional.batch_norm`` for the running-statistics update). Parameters
+    ``weight`` (gamma, init 1) and ``bias`` (beta, init 0) when ``affine``; buffers
+    ``running_mean`` (init 0) and ``running_var`` (init 1). ``running_var`` takes the
+    unbiased sigma2_B N / (N - 1), as PyTorch does. A batch of one sample in training
+    raises ValueError. (N, C, L) input is normalized per channel over N and L, as PyTorch's.
+    """
+
+    _ranks = {2: "(N, C)", 3: "(N, C, L)"}
 
 
 class Dropout(Module):
@@ -95,9 +96,7 @@ class Dropout(Module):
 
     def __init__(self, p: float = 0.5) -> None:
         super().__init__()
-        if not 0.0 <= p <= 1.0:
-            raise ValueError(f"Dropout: p must be in [0, 1], got {p}")
-        self.p = p
+        self.p = check_probability(type(self).__name__, "p", p)
 
     def forward(self, x: Tensor) -> Tensor:
         return F.dropout(x, self.p, self.training)
@@ -168,8 +167,7 @@ class PReLU(Module):
     def __init__(self, num_parameters: int = 1, init: float = 0.25, device: str | None = None,
                  dtype=None) -> None:
         super().__init__()
-        if num_parameters < 1:
-            raise ValueError(f"PReLU: num_parameters must be >= 1, got {num_parameters}")
+        check_int("PReLU", "num_parameters", num_parameters)
         self.num_parameters = num_parameters
         self.alpha = Parameter(factory.full((num_parameters,), init, dtype=dtype, device=device))
 

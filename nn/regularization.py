@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
+from tinygrad_lite.checks import check_choice, check_real
 from tinygrad_lite.tensor import Tensor
 
 from .module import Module
@@ -61,16 +62,14 @@ def regularization_loss(params: Module | Iterable[Tensor], lam: float, kind: str
 
     ``kind`` is "l2", "l1" or "elastic_net" (which uses ``beta``).
     """
-    if lam < 0:
-        raise ValueError(f"regularization_loss: lambda must be >= 0, got {lam}")
+    check_real("regularization_loss", "lam", lam, 0.0)
+    check_choice("regularization_loss", "kind", kind, ("l2", "l1", "elastic_net"))
     if kind == "l2":
         r = l2_penalty(params)
     elif kind == "l1":
         r = l1_penalty(params)
-    elif kind == "elastic_net":
-        r = elastic_net_penalty(params, beta)
     else:
-        raise ValueError(f"regularization_loss: kind must be 'l2', 'l1' or 'elastic_net', got {kind!r}")
+        r = elastic_net_penalty(params, beta)
     return r * lam
 
 

@@ -116,16 +116,16 @@ def test_accepts_tensors_and_lists(device):
     np.testing.assert_array_equal(yb.numpy(), y)
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"batch_size": 0}, "positive int"),
-    ({"batch_size": 2.5}, "positive int"),
-    ({"batch_size": 4, "y": np.zeros(3)}, "same number of examples"),
-    ({"batch_size": 4, "device": "tpu"}, "unknown device"),
+@pytest.mark.parametrize("kwargs, error, message", [
+    ({"batch_size": 0}, ValueError, "DataLoader: batch_size must be an integer >= 1, got 0"),
+    ({"batch_size": 2.5}, TypeError, "DataLoader: batch_size must be an integer >= 1, got 2.5"),
+    ({"batch_size": 4, "y": np.zeros(3)}, ValueError, "same number of examples"),
+    ({"batch_size": 4, "device": "tpu"}, ValueError, "unknown device"),
 ])
-def test_loader_errors(kwargs, message):
+def test_loader_errors(kwargs, error, message):
     x, y = data()
     args = {"x": x, "y": y, **kwargs}
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(error, match=message):
         DataLoader(**args)
 
 

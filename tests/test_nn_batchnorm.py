@@ -6,8 +6,8 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from test_nn_layers import module_gradcheck
 
-from tinygrad_lite import nn
 import tinygrad_lite as tl
+from tinygrad_lite import nn
 
 SETTINGS = settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 EPS = 1e-5
@@ -106,14 +106,15 @@ def test_train_eval_switch(device):
 
 def test_batch_of_one_and_bad_shapes(device):
     bn = nn.BatchNorm1d(3, device=device)
-    with pytest.raises(ValueError, match="at least 2 samples"):
+    with pytest.raises(ValueError, match="at least 2 values per channel"):
         bn(tl.ones(1, 3, device=device))
     bn.eval()
     assert bn(tl.ones(1, 3, device=device)).shape == (1, 3)
     with pytest.raises(ValueError, match=r"\(N, 3\)"):
         bn(tl.ones(4, 2, device=device))
-    with pytest.raises(ValueError):
-        bn(tl.ones(4, 3, 2, device=device))
+    assert bn(tl.ones(4, 3, 2, device=device)).shape == (4, 3, 2)  # (N, C, L), as PyTorch's
+    with pytest.raises(ValueError, match=r"BatchNorm1d: expected input of shape \(N, 3\) or \(N, 3, L\)"):
+        bn(tl.ones(4, 3, 2, 2, device=device))
     with pytest.raises(ValueError):
         nn.BatchNorm1d(3, momentum=1.5)
     with pytest.raises(ValueError, match="num_features"):

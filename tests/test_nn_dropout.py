@@ -3,12 +3,12 @@ import math
 
 import numpy as np
 import pytest
+import tinygrad_lite.nn.functional as F
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tinygrad_lite import nn
-import tinygrad_lite.nn.functional as F
 import tinygrad_lite as tl
+from tinygrad_lite import nn
 
 SETTINGS = settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 N = 20_000
@@ -70,10 +70,12 @@ def test_eval_is_identity_and_edge_probabilities(device):
     out.sum().backward()
     assert np.all(x.grad.numpy() == 0)
     for p in (-0.1, 1.5):
-        with pytest.raises(ValueError, match="p must be in"):
+        with pytest.raises(ValueError, match=r"Dropout: p must be a finite number in \[0, 1\]"):
             nn.Dropout(p)
-        with pytest.raises(ValueError, match="p must be in"):
+        with pytest.raises(ValueError, match=r"dropout: p must be a finite number in \[0, 1\]"):
             F.dropout(x, p)
+    with pytest.raises(TypeError, match="Dropout: p must be"):
+        nn.Dropout("0.5")
 
 
 def test_dropout_in_a_model_follows_train_and_eval(device):

@@ -3,10 +3,10 @@ import math
 
 import numpy as np
 import pytest
-
-from tinygrad_lite import nn
-import tinygrad_lite as tl
 from tinygrad_lite.nn import init
+
+import tinygrad_lite as tl
+from tinygrad_lite import nn
 
 SHAPE = (200, 100)  # (fan_out, fan_in): 20000 samples
 N = SHAPE[0] * SHAPE[1]

@@ -3,13 +3,13 @@ import math
 
 import numpy as np
 import pytest
+import tinygrad_lite.nn.functional as F
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from tinygrad_lite import nn
-import tinygrad_lite.nn.functional as F
 import tinygrad_lite as tl
+from tinygrad_lite import nn
 
 SETTINGS = settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 

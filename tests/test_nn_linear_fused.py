@@ -5,9 +5,9 @@ gradients (gx = g W, gW = g^T x, gb = sum_i g_i), and from finite differences.
 """
 import numpy as np
 import pytest
-
 import tinygrad_lite.nn.functional as F
 from tinygrad_lite.nn import fused
+
 import tinygrad_lite as tl
 
 # input shape for (in_features=3): one sample as a vector, one sample as a row, a batch,

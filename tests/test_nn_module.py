@@ -4,8 +4,8 @@ import copy
 import numpy as np
 import pytest
 
-from tinygrad_lite import nn
 import tinygrad_lite as tl
+from tinygrad_lite import nn
 
 
 class Block(nn.Module):
@@ -80,6 +80,18 @@ def test_train_eval_recurse():
     assert all(x.training for x in m.modules())
     m[1].eval()
     assert m.training and not m[1][0].training and not m[1][1].training
+
+
+def test_eval_mode_restores_each_modules_own_mode():
+    m = nn.Sequential(nn.Linear(2, 2), nn.Sequential(nn.Dropout(0.5), nn.BatchNorm1d(2)))
+    m[1][1].eval()  # mixed modes: model.train(was_training) would lose this one
+    before = [x.training for x in m.modules()]
+    with nn.eval_mode(m) as same:
+        assert same is m and not any(x.training for x in m.modules())
+    assert [x.training for x in m.modules()] == before
+    with pytest.raises(RuntimeError, match="inside"), nn.eval_mode(m):
+        raise RuntimeError("inside")
+    assert [x.training for x in m.modules()] == before
 
 
 def test_zero_grad(device):

@@ -5,10 +5,10 @@ import zipfile
 
 import numpy as np
 import pytest
-
-from tinygrad_lite import nn
 import tinygrad_lite.nn.serialization as ser
+
 import tinygrad_lite as tl
+from tinygrad_lite import nn
 
 
 def _model(seed, device="cpu"):

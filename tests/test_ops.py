@@ -331,6 +331,11 @@ def _grads(xs):
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_op(op, device, data):
+    check_op(op, device, data)
+
+
+def check_op(op: Op, device: str, data) -> None:
+    """The checks of one table row on one drawn case (shared with the ConvNet ops' table)."""
     arrays, params = data.draw(op.case, label="inputs, params")
     expected = np.asarray(op.ref(*arrays, **params))
 

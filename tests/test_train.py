@@ -6,9 +6,8 @@ import math
 import numpy as np
 import pytest
 
-from tinygrad_lite import nn
-from tinygrad_lite import optim
 import tinygrad_lite as tl
+from tinygrad_lite import nn, optim
 from tinygrad_lite.data import DataLoader, Standardize, load_digits
 from tinygrad_lite.train import History, NonFiniteLossError, evaluate, fit, load_checkpoint, save_checkpoint
 

@@ -20,13 +20,41 @@ from .factory import (
 from .gradcheck import GradcheckError, gradcheck
 from .tensor import Tensor, concatenate, maximum, minimum, stack, where
 
-# after the core they build on, as torch.nn and torch.optim: ``tl.nn.Linear`` works
-from . import nn, optim  # noqa: E402  isort: skip
+# isort: split
+# after the core they build on (they import names from it), as torch.nn and torch.optim
+from . import nn, optim
 
 __version__ = "0.1.0"
 __all__ = [
-    "Function", "GradcheckError", "Tensor", "arange", "as_tensor", "concatenate", "eye", "full", "full_like",
-    "get_default_device", "gradcheck", "is_available", "is_grad_enabled", "manual_seed", "maximum",
-    "minimum", "nn", "no_grad", "optim", "ones", "ones_like", "rand", "rand_like", "randn", "randn_like",
-    "set_default_device", "stack", "to_numpy", "where", "zeros", "zeros_like",
+    "Function",
+    "GradcheckError",
+    "Tensor",
+    "arange",
+    "as_tensor",
+    "concatenate",
+    "eye",
+    "full",
+    "full_like",
+    "get_default_device",
+    "gradcheck",
+    "is_available",
+    "is_grad_enabled",
+    "manual_seed",
+    "maximum",
+    "minimum",
+    "nn",
+    "no_grad",
+    "ones",
+    "ones_like",
+    "optim",
+    "rand",
+    "rand_like",
+    "randn",
+    "randn_like",
+    "set_default_device",
+    "stack",
+    "to_numpy",
+    "where",
+    "zeros",
+    "zeros_like",
 ]

@@ -113,7 +113,8 @@ def _load_cupy():
     except ImportError as e:
         raise RuntimeError(
             "device 'cuda' needs CuPy, which is not installed: "
-            "pip install 'tinygrad-lite[cuda]' (installs cupy-cuda12x)"
+            "pip install 'tinygrad-lite[cuda12]' or 'tinygrad-lite[cuda13]' (the CuPy build "
+            "for your CUDA version; any importable CuPy works)"
         ) from e
     if not cupy.cuda.is_available():
         raise RuntimeError(
@@ -194,6 +195,8 @@ def to_device(array, device: str, dtype=None, copy: bool = False):
     """``array`` (backend array, NumPy array, list or scalar) as an array on ``device``;
     a new array when ``copy``, else shared with ``array`` where device and dtype allow."""
     src = device_of(array)
+    if src == device and not copy and not isinstance(array, np.generic) and (dtype is None or array.dtype == dtype):
+        return array  # as it is: asarray would give the strict device a new view
     if src is not None and src != device:
         array = to_numpy(array)
     xp = get_xp(device)

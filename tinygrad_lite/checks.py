@@ -1,8 +1,9 @@
-"""The validation vocabulary: every argument check of the library, in one message format.
+"""The validation vocabulary: the library's argument checks, in one message format, and the
+normalisation of shape and axis arguments.
 
     check_int("Linear", "in_features", 0)          # ValueError: Linear: in_features must be
                                                    #   an integer >= 1, got 0
-    check_real("SGD", "lr", -1.0, low=0.0)         # ValueError: ... must be a finite number >= 0.0
+    check_real("SGD", "lr", -1.0, low=0.0)         # ValueError: ... must be a finite number >= 0
     check_probability("Dropout", "p", "0.5")       # TypeError: ... must be a number in [0, 1], got '0.5'
     check_choice("fit", "monitor", "acc", MONITORS)
 
@@ -24,7 +25,8 @@ def _fail(error: type, owner: str, name: str, what: str, value) -> Exception:
 
 def check_int(owner: str, name: str, value, low: int | None = 1, high: int | None = None) -> int:
     """``value`` as an int with ``low <= value <= high`` (None: no bound); bools are refused."""
-    what = "an integer" + (f" >= {low}" if low is not None else "") + (f" <= {high}" if high is not None else "")
+    what = "an integer" + _interval(-math.inf if low is None else low, math.inf if high is None else high,
+                                    False, False)
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise _fail(TypeError, owner, name, what, value)
     if (low is not None and value < low) or (high is not None and value > high):
@@ -60,6 +62,34 @@ def check_choice(owner: str, name: str, value, options: Iterable):
     return value
 
 
+def varargs(args) -> tuple:
+    """``f(2, 3)`` and ``f((2, 3))`` both as ``(2, 3)``: shapes and axes may come either way."""
+    return tuple(args[0]) if len(args) == 1 and isinstance(args[0], (tuple, list)) else tuple(args)
+
+
+def axes_arg(axis, ndim: int) -> tuple | None:
+    """An int, a tuple or None as a sorted tuple of non-negative axes of an ``ndim``-d tensor
+    (None stays None: all axes); ValueError for an axis out of range or repeated."""
+    if axis is None:
+        return None
+    axes = (axis,) if isinstance(axis, numbers.Integral) else tuple(axis)
+    out = []
+    for a in axes:
+        if not -ndim <= a < ndim:
+            raise ValueError(f"axis {a} is out of range for a tensor of {ndim} dimensions")
+        out.append(int(a) % ndim)
+    if len(set(out)) != len(out):
+        raise ValueError(f"axis {axis} repeats an axis")
+    return tuple(sorted(out))
+
+
+def axis_arg(axis, ndim: int) -> int:
+    """One axis (an int) normalised as ``axes_arg`` does; a tuple here would silently drop axes."""
+    if not isinstance(axis, numbers.Integral):
+        raise TypeError(f"axis must be an int here, got {axis!r}")
+    return axes_arg(axis, ndim)[0]
+
+
 def _interval(low: float, high: float, low_open: bool, high_open: bool) -> str:
     if low == -math.inf and high == math.inf:
         return ""
@@ -70,4 +100,4 @@ def _interval(low: float, high: float, low_open: bool, high_open: bool) -> str:
     return f" in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
 
 
-__all__ = ["check_choice", "check_int", "check_probability", "check_real"]
+__all__ = ["axes_arg", "axis_arg", "check_choice", "check_int", "check_probability", "check_real", "varargs"]

@@ -5,8 +5,8 @@ from __future__ import annotations
 from numbers import Integral
 
 from . import backend
+from .checks import varargs as _shape
 from .tensor import Tensor
-from .tensor import _varargs as _shape
 
 
 def as_tensor(data, dtype=None, device=None) -> Tensor:

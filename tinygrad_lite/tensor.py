@@ -9,40 +9,13 @@ import operator
 
 import numpy as np  # dtypes and Python-scalar checks only; arrays come from the backend
 
-from . import autograd, backend
-from . import ops
+from . import autograd, backend, ops
 from .backend import xp_of
+from .checks import axes_arg, axis_arg, varargs
 
 
 def _is_float(dtype) -> bool:
     return np.dtype(dtype).kind == "f"
-
-
-def _axes(axis, ndim):
-    """Normalise an int, a tuple or None to a sorted tuple of non-negative axes, or None."""
-    if axis is None:
-        return None
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
-    out = []
-    for a in axes:
-        if not -ndim <= a < ndim:
-            raise ValueError(f"axis {a} is out of range for a tensor of {ndim} dimensions")
-        out.append(int(a) % ndim)
-    if len(set(out)) != len(out):
-        raise ValueError(f"axis {axis} repeats an axis")
-    return tuple(sorted(out))
-
-
-def _varargs(args) -> tuple:
-    """``f(2, 3)`` and ``f((2, 3))`` both as ``(2, 3)``: shapes and axes may come either way."""
-    return tuple(args[0]) if len(args) == 1 and isinstance(args[0], (tuple, list)) else tuple(args)
-
-
-def _axis(axis, ndim):
-    """One axis (an int) normalised as ``_axes`` does; a tuple here would silently drop axes."""
-    if not isinstance(axis, (int, np.integer)):
-        raise TypeError(f"axis must be an int here, got {axis!r}")
-    return _axes(axis, ndim)[0]
 
 
 class Tensor:
@@ -252,7 +225,7 @@ class Tensor:
     # ------------------------------------------------------------ reductions
     def sum(self, axis=None, keepdims=False):
         """Sum over ``axis`` (int, tuple or None for all), NumPy's ``keepdims``."""
-        return ops.Sum.apply(self, axis=_axes(axis, self.ndim), keepdims=keepdims)
+        return ops.Sum.apply(self, axis=axes_arg(axis, self.ndim), keepdims=keepdims)
 
     def _divide_by_count(self, total, axes, ddof=0):
         """``total / (n - ddof)``, n the number of elements reduced; nan (as NumPy) when n <= ddof."""
@@ -261,12 +234,12 @@ class Tensor:
 
     def mean(self, axis=None, keepdims=False):
         """sum(x) / n over ``axis``; nan for an empty reduction, as NumPy and PyTorch."""
-        axes = _axes(axis, self.ndim)
+        axes = axes_arg(axis, self.ndim)
         return self._divide_by_count(ops.Sum.apply(self, axis=axes, keepdims=keepdims), axes)
 
     def var(self, axis=None, keepdims=False, ddof=0):
         """sum((x - mean)^2) / (n - ddof): biased (ddof=0) by default, as NumPy's."""
-        axes = _axes(axis, self.ndim)
+        axes = axes_arg(axis, self.ndim)
         d = self - self.mean(axes, keepdims=True)
         return self._divide_by_count((d * d).sum(axes, keepdims=keepdims), axes, ddof)
 
@@ -274,7 +247,7 @@ class Tensor:
         """Maximum; tied elements share the gradient equally."""
         if self.size == 0:
             raise ValueError(f"max of an empty tensor of shape {self.shape}")
-        return ops.Max.apply(self, axis=_axes(axis, self.ndim), keepdims=keepdims)
+        return ops.Max.apply(self, axis=axes_arg(axis, self.ndim), keepdims=keepdims)
 
     def min(self, axis=None, keepdims=False):
         """Minimum, -max(-x); tied elements share the gradient equally."""
@@ -286,7 +259,7 @@ class Tensor:
 
     def logsumexp(self, axis=None, keepdims=False):
         """log(sum(exp(x))) = m + log(sum(exp(x - m))) with m = max(x), so it never overflows."""
-        axes, xp = _axes(axis, self.ndim), xp_of(self.data)
+        axes, xp = axes_arg(axis, self.ndim), xp_of(self.data)
         m = self.data.max(axis=axes, keepdims=True)
         m = Tensor._wrap(xp.where(xp.isfinite(m), m, 0), self.device)  # all -inf: avoid inf - inf
         out = (self - m).exp().sum(axes, keepdims=True).log() + m
@@ -300,10 +273,10 @@ class Tensor:
 
     # ------------------------------------------------------------ shape
     def reshape(self, *shape):
-        return ops.Reshape.apply(self, shape=_varargs(shape))
+        return ops.Reshape.apply(self, shape=varargs(shape))
 
     def permute(self, *axes):
-        axes = _varargs(axes)
+        axes = varargs(axes)
         if len(axes) != self.ndim or any(not -self.ndim <= a < self.ndim for a in axes) \
                 or len({a % self.ndim for a in axes}) != self.ndim:
             raise ValueError(f"permute: {axes} is not a permutation of the {self.ndim} axes "
@@ -315,12 +288,12 @@ class Tensor:
         return self.permute(*axes) if axes else self.permute(tuple(reversed(range(self.ndim))))
 
     def expand(self, *shape):
-        return ops.Expand.apply(self, shape=_varargs(shape))
+        return ops.Expand.apply(self, shape=varargs(shape))
 
     broadcast_to = expand
 
     def squeeze(self, axis=None):
-        axes = _axes(axis, self.ndim)
+        axes = axes_arg(axis, self.ndim)
         if axes is None:
             axes = tuple(i for i, n in enumerate(self.shape) if n == 1)
         for a in axes:
@@ -330,14 +303,14 @@ class Tensor:
 
     def unsqueeze(self, axis):
         """Insert an axis of size 1 at ``axis`` (-ndim-1 <= axis <= ndim), as ``numpy.expand_dims``."""
-        axis = _axis(axis, self.ndim + 1)
+        axis = axis_arg(axis, self.ndim + 1)
         return self.reshape(self.shape[:axis] + (1,) + self.shape[axis:])
 
     def flatten(self, start_axis=0):
         """Merge the axes from ``start_axis`` on into one (``flatten(1)`` keeps the batch axis)."""
         if self.ndim == 0:
             return self.reshape(1)
-        start = _axis(start_axis, self.ndim)
+        start = axis_arg(start_axis, self.ndim)
         return self.reshape(self.shape[:start] + (int(np.prod(self.shape[start:])),))
 
     def __getitem__(self, index):
@@ -380,7 +353,7 @@ def concatenate(tensors, axis=0):
     tensors = list(tensors)
     if not tensors:
         raise ValueError("concatenate needs at least one tensor")
-    return ops.Concatenate.apply(*tensors, axis=_axis(axis, tensors[0].ndim))
+    return ops.Concatenate.apply(*tensors, axis=axis_arg(axis, tensors[0].ndim))
 
 
 def stack(tensors, axis=0):

@@ -18,6 +18,7 @@ from importlib import resources
 
 import numpy as np
 
+from ..checks import check_int
 from .fetch import find_dataset
 from .idx import read_idx_pair
 
@@ -115,8 +116,7 @@ def _load_idx_split(name: str, classes: tuple, data_dir, val_size: int, scale: b
     if train_x.shape[1:] != test_x.shape[1:]:
         raise ValueError(f"{name}: training images {train_x.shape[1:]} and test images "
                          f"{test_x.shape[1:]} differ in size")
-    if not 0 < val_size < len(train_x):
-        raise ValueError(f"{name}: val_size must be in (0, {len(train_x)}), got {val_size}")
+    check_int(name, "val_size", val_size, 1, len(train_x) - 1)
     cut = len(train_x) - val_size
     x_all, x_test = (_images_to_features(a, scale, flatten) for a in (train_x, test_x))
     return Split(x_all[:cut], train_y[:cut], x_all[cut:], train_y[cut:], x_test, test_y,

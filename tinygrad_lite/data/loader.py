@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import backend
+from ..checks import check_int
 from ..factory import as_tensor, to_numpy
 from ..tensor import Tensor
 
@@ -19,12 +20,6 @@ def _host_pair(x, y, who: str) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(f"{who}: x and y need the same number of examples (first axis), "
                          f"got shapes {x.shape} and {y.shape}")
     return x, y
-
-
-def _check_batch_size(batch_size, who: str) -> int:
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ValueError(f"{who}: batch_size must be a positive int, got {batch_size!r}")
-    return int(batch_size)
 
 
 def _to_tensors(x: np.ndarray, y: np.ndarray, idx, device: str) -> tuple[Tensor, Tensor]:
@@ -52,7 +47,7 @@ class DataLoader:
     def __init__(self, x, y, batch_size: int, shuffle: bool = False, seed: int | None = None,
                  drop_last: bool = False, device: str | None = None):
         self.x, self.y = _host_pair(x, y, "DataLoader")
-        self.batch_size = _check_batch_size(batch_size, "DataLoader")
+        self.batch_size = check_int("DataLoader", "batch_size", batch_size)
         self.shuffle, self.drop_last = bool(shuffle), bool(drop_last)
         self.device = device or backend.get_default_device()
         backend.get_xp(self.device)  # fail here, not at the first batch, on a bad device
@@ -110,7 +105,7 @@ def sample_batch(x, y, batch_size: int, rng: np.random.Generator | int | None = 
     for fresh OS entropy.
     """
     x, y = _host_pair(x, y, "sample_batch")
-    batch_size = _check_batch_size(batch_size, "sample_batch")
+    batch_size = check_int("sample_batch", "batch_size", batch_size)
     if not replace and batch_size > len(x):
         raise ValueError(f"sample_batch: batch_size {batch_size} > {len(x)} examples without replacement")
     rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)

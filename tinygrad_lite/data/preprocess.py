@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..checks import check_choice, check_int, check_real
+
 _F32 = np.float32
 
 
@@ -153,8 +155,7 @@ class PerChannelMean(Transform):
 
     def __init__(self, layout: str = "NHWC"):
         super().__init__()
-        if layout not in ("NHWC", "NCHW"):
-            raise ValueError(f"PerChannelMean: layout must be 'NHWC' or 'NCHW', got {layout!r}")
+        check_choice("PerChannelMean", "layout", layout, ("NHWC", "NCHW"))
         self.layout = layout
 
     @property
@@ -194,10 +195,9 @@ class PCAWhiten(Transform):
 
     def __init__(self, n_components: int | None = None, whiten: bool = True, eps: float = 1e-5):
         super().__init__()
-        if n_components is not None and (not isinstance(n_components, (int, np.integer)) or n_components < 1):
-            raise ValueError(f"PCAWhiten: n_components must be a positive int or None, got {n_components!r}")
-        if not eps >= 0:
-            raise ValueError(f"PCAWhiten: eps must be >= 0, got {eps!r}")
+        if n_components is not None:
+            check_int("PCAWhiten", "n_components", n_components)
+        check_real("PCAWhiten", "eps", eps, 0.0)
         self.n_components, self.whiten, self.eps = n_components, bool(whiten), float(eps)
 
     def _check_input(self, x):

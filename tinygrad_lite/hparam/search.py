@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from ..checks import check_int
 from .result import SearchResult, Trial, _plain, format_trial
 from .spaces import Choice, check_space
 from .stages import border_warnings
@@ -24,15 +25,14 @@ __all__ = ["grid_points", "grid_search", "random_search", "run_trials", "trial_s
 
 
 def _check_int(x: Any, name: str, fn: str, low: int) -> int:
-    if isinstance(x, bool) or not isinstance(x, (int, np.integer)) or x < low:
-        raise ValueError(f"{fn}: {name} must be an integer >= {low}, got {x!r}")
+    return check_int(fn, name, x, low)
     return int(x)
 
 
 def trial_streams(seed: int, n: int) -> list[tuple[np.random.Generator, int]]:
     """For each trial i: a Generator for its hyperparameters and a 32-bit seed for the objective,
     both spawned from ``SeedSequence(seed).spawn(n)[i]`` (trial i does not depend on n)."""
-    seed = _check_int(seed, "seed", "trial_streams", 0)
+    seed = check_int("trial_streams", "seed", seed, 0)
     out = []
     for child in np.random.SeedSequence(seed).spawn(n):
         params_seq, objective_seq = child.spawn(2)
@@ -101,7 +101,7 @@ def run_trials(objective: Callable, params_list: list, space: dict, seed: int = 
         raise TypeError(f"{fn}: executor must be a concurrent.futures.Executor, got {executor!r}")
     if n_jobs == -1:
         n_jobs = os.cpu_count() or 1
-    n_jobs = _check_int(n_jobs, "n_jobs (or -1)", fn, 1)
+    n_jobs = check_int(fn, "n_jobs (or -1)", n_jobs, 1)
     if executor is not None and n_jobs != 1:
         raise ValueError(f"{fn}: give either an executor or n_jobs > 1, not both")
     if progress is not None and not callable(progress):
@@ -136,7 +136,7 @@ def random_search(objective: Callable, space: dict, n_trials: int, seed: int = 0
     those of :func:`run_trials`.
     """
     check_space(space, "random_search")
-    n_trials = _check_int(n_trials, "n_trials", "random_search", 1)
+    n_trials = check_int("random_search", "n_trials", n_trials, 1)
     params_list = [{name: s.sample(rng) for name, s in space.items()}
                    for rng, _ in trial_streams(seed, n_trials)]
     return run_trials(objective, params_list, space, seed, **kwargs)
@@ -168,9 +168,9 @@ def grid_points(space: dict, points_per_dim: int | None = None,
     if (points_per_dim is None) == (n_trials is None):
         raise ValueError("grid_points: give exactly one of points_per_dim and n_trials")
     if n_trials is not None:
-        k = _points_for_budget(space, _check_int(n_trials, "n_trials", "grid_points", 1))
+        k = _points_for_budget(space, check_int("grid_points", "n_trials", n_trials, 1))
     else:
-        k = _check_int(points_per_dim, "points_per_dim", "grid_points", 1)
+        k = check_int("grid_points", "points_per_dim", points_per_dim, 1)
     axes = [s.grid(k) for s in space.values()]
     return [dict(zip(space, combo)) for combo in itertools.product(*axes)]
 

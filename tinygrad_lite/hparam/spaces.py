@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from ..checks import check_int, check_real
+
 __all__ = ["Choice", "LogUniform", "Space", "Uniform", "space_from_dict", "space_to_dict"]
 
 
@@ -24,9 +26,7 @@ def _check_rng(rng: Any, name: str) -> None:
 
 
 def _check_k(k: Any, name: str) -> int:
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-        raise ValueError(f"{name}.grid: k must be a positive integer, got {k!r}")
-    return int(k)
+    return check_int(f"{name}.grid", "k", k)
 
 
 class Space:
@@ -52,11 +52,8 @@ class Uniform(Space):
 
     def __post_init__(self) -> None:
         name = type(self).__name__
-        for v in (self.lo, self.hi):
-            if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
-                raise TypeError(f"{name}: bounds must be real numbers, got {v!r}")
-            if not math.isfinite(v):
-                raise ValueError(f"{name}: bounds must be finite, got lo={self.lo!r}, hi={self.hi!r}")
+        check_real(name, "lo", self.lo)
+        check_real(name, "hi", self.hi)
         if not self.lo < self.hi:
             raise ValueError(f"{name}: need lo < hi, got lo={self.lo!r}, hi={self.hi!r}")
         object.__setattr__(self, "lo", float(self.lo))

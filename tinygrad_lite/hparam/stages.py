@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from ..checks import check_int, check_real
 from .result import SearchResult, _format_value
 from .spaces import Choice, Space, Uniform, check_space
 
@@ -13,8 +14,7 @@ __all__ = ["border_warnings", "narrow", "widen"]
 def _top_trials(result: SearchResult, top_k: Any, fn: str) -> list:
     if not isinstance(result, SearchResult):
         raise TypeError(f"{fn}: expected a SearchResult, got {type(result).__name__}")
-    if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
-        raise ValueError(f"{fn}: top_k must be a positive integer, got {top_k!r}")
+    check_int(fn, "top_k", top_k)
     top = [t for t in result.ranked()[:top_k] if not math.isnan(t.score)]
     if not top:
         raise ValueError(f"{fn}: the result has no trial with a real (non-NaN) score")
@@ -40,8 +40,7 @@ def narrow(space: dict, result: SearchResult, top_k: int = 5, margin: float = 0.
     lr = 10**uniform(-6, -3) to reg = 10**uniform(-4, 0), lr = 10**uniform(-4, -3) is one call.
     """
     check_space(space, "narrow")
-    if not isinstance(margin, (int, float)) or not margin >= 0:
-        raise ValueError(f"narrow: margin must be a number >= 0, got {margin!r}")
+    check_real("narrow", "margin", margin, 0.0)
     top = _top_trials(result, top_k, "narrow")
     out: dict[str, Space] = {}
     for name, s in space.items():
@@ -65,11 +64,9 @@ def _borders(space: dict, result: SearchResult, frac: float, extend: float | Non
     """(name, best value, side, widened space) for each numeric hyperparameter whose best
     value u (its position in the range on the sampling scale) has u <= frac or u >= 1 - frac."""
     check_space(space, fn)
-    if isinstance(frac, bool) or not isinstance(frac, (int, float)) or not 0 < frac < 0.5:
-        raise ValueError(f"{fn}: frac must be in (0, 0.5), got {frac!r}")
-    if extend is not None and (isinstance(extend, bool) or not isinstance(extend, (int, float))
-                               or not extend > 0):
-        raise ValueError(f"{fn}: extend must be None or a number > 0, got {extend!r}")
+    check_real(fn, "frac", frac, 0.0, 0.5, low_open=True, high_open=True)
+    if extend is not None:
+        check_real(fn, "extend", extend, 0.0, low_open=True)
     best = _top_trials(result, 1, fn)[0]
     for name, s in space.items():
         if not isinstance(s, Uniform):

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np  # host-side choice of the subset and window means of the history
 
 from ..autograd import no_grad
+from ..checks import check_int
 from ..factory import to_numpy
 from ..nn.module import eval_mode
 from ..tensor import Tensor
@@ -92,11 +93,9 @@ def overfit_small_subset(model, loss_fn, optimizer, x, y, num_examples: int = 20
     if any(g.get("weight_decay", 0) for g in optimizer.param_groups):
         raise ValueError("overfit_small_subset: the optimizer has weight_decay > 0; "
                          "the check is made with regularization off")
-    if isinstance(max_iters, bool) or not isinstance(max_iters, int) or max_iters < 1:
-        raise ValueError(f"overfit_small_subset: max_iters must be a positive int, got {max_iters!r}")
+    check_int("overfit_small_subset", "max_iters", max_iters)
     x, y = to_numpy(x), to_numpy(y)
-    if not 0 < num_examples <= len(x):
-        raise ValueError(f"overfit_small_subset: num_examples must be in [1, {len(x)}], got {num_examples}")
+    check_int("overfit_small_subset", "num_examples", num_examples, 1, len(x))
     device = device or model_device(model)
     idx = np.random.default_rng(seed).choice(len(x), num_examples, replace=False)
     xs, ys = Tensor(x[idx], device=device), Tensor(y[idx], device=device)

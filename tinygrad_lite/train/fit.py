@@ -15,6 +15,7 @@ from tqdm.auto import tqdm
 
 from .. import backend
 from ..autograd import no_grad
+from ..checks import check_choice, check_int, check_real
 from ..data.loader import DataLoader
 from ..nn.module import eval_mode
 from ..optim.lr_scheduler import ReduceLROnPlateau
@@ -94,18 +95,14 @@ def evaluate(model, loss_fn: Callable, data, batch_size: int = EVAL_BATCH_SIZE,
 
 
 def _check_fit_args(epochs, reg, patience, monitor, scheduler, needs_monitor, has_val) -> None:
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-        raise ValueError(f"fit: epochs must be a positive int, got {epochs!r}")
+    check_int("fit", "epochs", epochs)
     if reg is not None:
         if not (isinstance(reg, tuple) and len(reg) == 2 and callable(reg[0])):
             raise TypeError(f"fit: reg must be a (penalty_fn, lambda) pair, got {reg!r}")
-        if not (isinstance(reg[1], (int, float)) and reg[1] >= 0):
-            raise ValueError(f"fit: the regularization strength must be a number >= 0, got {reg[1]!r}")
-    if patience is not None and (isinstance(patience, bool) or not isinstance(patience, int)
-                                 or patience < 1):
-        raise ValueError(f"fit: patience must be a positive int or None, got {patience!r}")
-    if monitor not in MONITORS:
-        raise ValueError(f"fit: monitor must be one of {MONITORS}, got {monitor!r}")
+        check_real("fit", "reg[1] (the regularization strength)", reg[1], 0.0)
+    if patience is not None:
+        check_int("fit", "patience", patience)
+    check_choice("fit", "monitor", monitor, MONITORS)
     if needs_monitor and monitor.startswith("val") and not has_val:
         raise ValueError(f"fit: monitor {monitor!r} (for early stopping, the best checkpoint or "
                          "ReduceLROnPlateau) needs validation data: pass val=(x, y)")

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np  # host-side figure data
 
+from ..checks import check_int
 from ..factory import to_numpy
 from ..files import atomic_write
 from .history import History
@@ -40,8 +41,7 @@ def moving_average(values, window: int) -> np.ndarray:
     """Trailing mean of the last ``window`` values: ``s_i = mean(v[i-window+1 .. i])``
     (fewer at the start). Non-finite values propagate."""
     v = np.asarray(values, dtype=np.float64)
-    if window < 1:
-        raise ValueError(f"moving_average: window must be >= 1, got {window}")
+    check_int("moving_average", "window", window)
     c = np.concatenate([[0.0], np.cumsum(v)])
     i = np.arange(1, v.size + 1)
     lo = np.maximum(i - window, 0)
@@ -97,19 +97,23 @@ def _label(ax, title: str, ylabel: str, legend: bool = True) -> None:
 
 
 def first_layer_weights(model_or_weight) -> np.ndarray:
-    """The first layer's weight matrix as a host array of shape (hidden units, inputs).
+    """The first layer's weights as a host array of shape (units, inputs): one row per tile.
 
-    Accepts a module (its first 2-D parameter, e.g. the first ``nn.Linear``'s weight, which
-    has PyTorch's (out_features, in_features) layout), a Tensor or an array in that layout.
+    Accepts a module (its first parameter of 2 or 4 dimensions), a Tensor or an array: an
+    ``nn.Linear`` weight (out_features, in_features) as it is, an ``nn.Conv2d`` weight
+    (out_channels, in_channels, kh, kw) as one kh*kw filter per output and input channel.
     """
     w = model_or_weight
     if hasattr(w, "parameters"):
-        w = next((p for p in w.parameters() if p.ndim == 2), None)
+        w = next((p for p in w.parameters() if p.ndim in (2, 4)), None)
         if w is None:
-            raise ValueError(f"{type(model_or_weight).__name__} has no 2-D weight parameter")
+            raise ValueError(f"{type(model_or_weight).__name__} has no 2-D or 4-D weight parameter")
     w = to_numpy(w)
+    if w.ndim == 4:
+        return w.reshape(w.shape[0] * w.shape[1], w.shape[2] * w.shape[3])
     if w.ndim != 2:
-        raise ValueError(f"first-layer weights must be 2-D (hidden, inputs), got shape {w.shape}")
+        raise ValueError(f"first-layer weights must be 2-D (hidden, inputs) or 4-D (out, in, kh, kw), "
+                         f"got shape {w.shape}")
     return w
 
 
@@ -135,8 +139,8 @@ def weight_grid(w: np.ndarray, image_shape: tuple[int, int], pad: int = 1) -> np
 def plot_first_layer_weights(model_or_weight, path: str | os.PathLike,
                              image_shape: tuple[int, int] | None = None, max_units: int | None = None) -> Path:
     """Write a PNG of the first layer's weights as images, one tile per hidden unit
-    (8x8 for the digits, 28x28 for MNIST); ``image_shape`` defaults to a square of the
-    input size. ``max_units`` limits the tiles to the first units."""
+    (8x8 for the digits, 28x28 for MNIST) or per conv filter (3x3, ...); ``image_shape``
+    defaults to a square of the input size. ``max_units`` limits the tiles to the first units."""
     w = first_layer_weights(model_or_weight)
     if image_shape is None:
         side = math.isqrt(w.shape[1])
@@ -151,6 +155,7 @@ def plot_first_layer_weights(model_or_weight, path: str | os.PathLike,
     ax = fig.add_subplot(1, 1, 1)
     ax.imshow(grid, cmap="gray", interpolation="nearest", vmin=0.0, vmax=1.0)
     ax.set_axis_off()
-    ax.set_title(f"first-layer weights: {w.shape[0]} hidden units as {image_shape[0]}x{image_shape[1]} images")
+    ax.set_title(f"first-layer weights: {w.shape[0]} units as {image_shape[0]}x{image_shape[1]} images",
+                 fontsize="medium" if grid.shape[1] > 60 else "small")
     fig.tight_layout()
     return save_png(fig, path)

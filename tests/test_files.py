@@ -1,0 +1,122 @@
+"""The one atomic file writer and the JSON codec (tinygrad_lite.files), by fault injection.
+
+Every file the library writes goes through ``atomic_write``: a failure at any point
+(an exception mid-write, an unserializable value, a size limit, a killed process)
+must leave the previous file intact, and the writer's temporary file must not stay.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tinygrad_lite.files import atomic_write, decode_float, encode_float, read_json, to_json, write_json
+
+
+def _leftovers(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.name.endswith(".tmp"))
+
+
+def test_a_write_that_raises_keeps_the_old_file_and_no_temporary(tmp_path):
+    path = tmp_path / "state.bin"
+    path.write_bytes(b"old")
+    with pytest.raises(RuntimeError, match="disk on fire"), atomic_write(path) as f:
+        f.write(b"new, half written")
+        raise RuntimeError("disk on fire")
+    assert path.read_bytes() == b"old" and _leftovers(tmp_path) == []
+
+
+def test_a_successful_write_replaces_the_file_with_a_plain_files_permissions(tmp_path):
+    path = tmp_path / "sub" / "state.bin"  # the folder is created
+    with atomic_write(path) as f:
+        f.write(b"new")
+    assert path.read_bytes() == b"new" and _leftovers(path.parent) == []
+    umask = os.umask(0)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_an_unserializable_value_leaves_the_json_file_untouched(tmp_path):
+    path = tmp_path / "h.json"
+    write_json(path, {"a": 1})
+    with pytest.raises(TypeError, match="object"):
+        write_json(path, {"a": object()})
+    assert read_json(path) == {"a": 1} and _leftovers(tmp_path) == []
+
+
+def test_a_file_size_limit_mid_write_keeps_the_old_file(tmp_path):
+    """RLIMIT_FSIZE stands in for a full disk: the write fails with EFBIG part-way through."""
+    path = tmp_path / "big.bin"
+    path.write_bytes(b"old")
+    code = f"""
+import resource, signal
+from tinygrad_lite.files import atomic_write
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # get an OSError instead of being killed
+resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+try:
+    with atomic_write({str(path)!r}) as f:
+        f.write(b"x" * 100_000)
+except OSError as e:
+    print("failed:", e.errno)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert "failed: 27" in out.stdout, out.stdout + out.stderr  # EFBIG
+    assert path.read_bytes() == b"old" and _leftovers(tmp_path) == []
+
+
+def test_a_process_killed_mid_write_leaves_the_old_file(tmp_path):
+    path = tmp_path / "ckpt.bin"
+    path.write_bytes(b"old")
+    code = f"""
+import os, signal, sys
+from tinygrad_lite.files import atomic_write
+with atomic_write({str(path)!r}) as f:
+    f.write(b"half")
+    f.flush()
+    print("writing", flush=True)
+    os.kill(os.getpid(), signal.SIGKILL)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
+    assert out.returncode == -signal.SIGKILL and "writing" in out.stdout
+    assert path.read_bytes() == b"old"
+    # a kill cannot clean up: what stays is a hidden temporary named after the target
+    assert all(name.startswith(".ckpt.bin.") for name in _leftovers(tmp_path))
+    with atomic_write(path) as f:
+        f.write(b"new")
+    assert path.read_bytes() == b"new"
+
+
+def test_json_is_strict_and_non_finite_floats_round_trip(tmp_path):
+    value = {"loss": [1.5, math.nan, math.inf, -math.inf], "n": np.int64(3), "x": np.float32(0.5),
+             "arr": np.arange(3), "t": (1, 2), "path": tmp_path, "none": None}
+    path = write_json(tmp_path / "r.json", value)
+    text = path.read_text()
+    json.loads(text, parse_constant=lambda c: pytest.fail(f"non-strict JSON token {c}"))
+    back = read_json(path)
+    assert back["loss"][:1] == [1.5] and back["loss"][1:] == ["nan", "inf", "-inf"]
+    decoded = [decode_float(v) for v in back["loss"]]
+    assert decoded[0] == 1.5 and math.isnan(decoded[1]) and decoded[2:] == [math.inf, -math.inf]
+    assert back["n"] == 3 and back["x"] == 0.5 and back["arr"] == [0, 1, 2] and back["t"] == [1, 2]
+    assert back["path"] == str(tmp_path) and back["none"] is None
+
+
+def test_codec_edges():
+    assert encode_float(2.0) == 2.0 and encode_float("a") == "a"
+    with pytest.raises(ValueError, match="History.loss: expected a number, got the string 'oops'"):
+        decode_float("oops", "History.loss")
+    assert decode_float("oops", other_strings=True) == "oops"
+    assert to_json({1: {2}}, default=sorted) == {"1": [2]}
+
+
+def test_read_json_names_the_file(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    with pytest.raises(ValueError, match="bad.json.*not valid JSON"):
+        read_json(bad)
