@@ -1,8 +1,9 @@
 """Benchmarks of tinygrad_lite against a hand-written NumPy step and PyTorch (when installed).
 
-    python benchmarks/bench.py             # all sections; the GPU one is skipped without a GPU
-    python benchmarks/bench.py --quick     # few rounds: a smoke run, numbers are rougher
-    python benchmarks/bench.py --profile   # cProfile of the tinygrad_lite step at batch 64
+    python benchmarks/bench.py                     # all sections; the GPU one is skipped without a GPU
+    python benchmarks/bench.py --quick             # few rounds: a smoke run, numbers are rougher
+    python benchmarks/bench.py --section convnet   # only the ConvNet step and its memory
+    python benchmarks/bench.py --profile convnet   # cProfile of the tinygrad_lite ConvNet step (default mlp)
 
 One process times everything (memory is measured in child processes, one per
 implementation); cases are interleaved round by round and the median is reported.
@@ -15,16 +16,19 @@ import cProfile
 import json
 import os
 import pstats
+import time
 
-import timing
 import gpu
 import memory
 import mlp
 import opbench
+import timing
+from convnet import MODELS, implementations
 from timing import cpu_case, interleaved
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BATCHES = (64, 256)
+SECTIONS = ("mlp", "convnet", "ops", "gpu")  # mlp and convnet: the step, then its memory
 TARGETS = {"step_vs_numpy": 1.10, "step_vs_torch": 1.0, "memory_vs_numpy": 1.3, "gpu_vs_torch": 1.25}
 
 
@@ -32,7 +36,9 @@ def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="3 short rounds per case instead of 9")
     p.add_argument("--device", choices=("all", "cpu", "cuda"), default="all",
-                   help="sections to run: cpu (step, ops, memory), cuda (GPU section) or all")
+                   help="sections to run: cpu (steps, ops, memory), cuda (GPU section) or all")
+    p.add_argument("--section", action="append", choices=SECTIONS,
+                   help="run only this section (repeatable); mlp and convnet include their memory")
     p.add_argument("--json", "--out", dest="json", help="result file (default results_cpu.json, "
                    "or results_gpu.json when the GPU section ran)")
     p.add_argument("--threads", type=int, help="BLAS and torch threads (default: NumPy's BLAS default)")
@@ -40,24 +46,22 @@ def parse_args(argv):
                    help="CPU sections timed by wall clock or by this thread's CPU time "
                         "(cpu needs --threads 1; it is steadier on a busy machine)")
     p.add_argument("--no-memory", action="store_true", help="skip the peak-memory section")
-    p.add_argument("--profile", action="store_true", help="profile the tinygrad_lite step and exit")
+    p.add_argument("--profile", nargs="?", const="mlp", choices=tuple(MODELS),
+                   help="profile the tinygrad_lite step of this model (default mlp) and exit")
     p.add_argument("--profile-batch", type=int, default=64)
     return p.parse_args(argv)
 
 
-def _impls(torch, params):
-    out = [mlp.HandMLP(params), mlp.TinygradMLP(params)]
-    return out + [mlp.TorchMLP(torch, params)] if torch is not None else out
-
-
-def mlp_section(torch, rounds: int, target_s: float) -> dict:
-    """Training-step time of each implementation at each batch size."""
-    params = mlp.init_params()
-    out = {"uses": mlp.TinygradMLP(params).uses,
-           "same_math": mlp.check_same_math(_impls(torch, params)), "batches": {}}
+def step_section(model: str, torch, rounds: int, target_s: float) -> dict:
+    """Training-step time of each implementation of ``model`` at each batch size."""
+    params = MODELS[model].init_params()
+    impls = implementations(model, torch, params)
+    out = {"title": MODELS[model].title, "same_math": mlp.check_same_math(impls), "batches": {}}
+    if hasattr(impls[1], "uses"):
+        out["uses"] = impls[1].uses
     for batch in BATCHES:
         cases = {}
-        for impl in _impls(torch, params):
+        for impl in implementations(model, torch, params):
             data = impl.prepare(*mlp.make_batch(batch))
             cases[impl.name] = cpu_case(lambda impl=impl, data=data: impl.step(data))
         out["batches"][batch] = interleaved(cases, rounds, target_s)
@@ -69,13 +73,14 @@ def ops_section(torch, rounds: int, target_s: float) -> dict:
     return {op: interleaved(libs, rounds, target_s) for op, libs in cases.items()}
 
 
-def memory_section(torch, threads: int | None, batches) -> dict:
+def memory_section(model: str, torch, threads: int | None, batches) -> dict:
     names = ["numpy", "tinygrad_lite"] + (["torch"] if torch is not None else [])
     out = {}
     for batch in batches:
-        row = {name: memory.measure(name, batch, "rss", threads) for name in names}
+        row = {name: memory.measure(model, name, batch, "rss", threads) for name in names}
         for name in ("numpy", "tinygrad_lite"):
-            row[name]["traced_bytes"] = memory.measure(name, batch, "tracemalloc", threads).get("peak_bytes")
+            row[name]["traced_bytes"] = memory.measure(model, name, batch, "tracemalloc", threads).get(
+                "peak_bytes")
         out[batch] = row
     return out
 
@@ -97,8 +102,9 @@ def _fmt(v, spec="9.3f") -> str:
     return format(v, spec) if v is not None else " " * (int(spec.split(".")[0]) - 1) + "-"
 
 
-def print_mlp(sec: dict) -> None:
-    print(f"\nMLP 784-512-256-10 training step (ms, median); tinygrad_lite uses {sec['uses']}")
+def print_steps(sec: dict) -> None:
+    uses = f"; tinygrad_lite uses {sec['uses']}" if "uses" in sec else ""
+    print(f"\n{sec['title']} training step (ms, median){uses}")
     for name, chk in sec["same_math"].items():
         state = "same math" if chk["ok"] else "DIFFERENT MATH: timings not comparable"
         print(f"  {name} vs numpy after 3 steps: loss diff {chk['max_loss_diff']:.1e}, "
@@ -120,8 +126,9 @@ def print_ops(sec: dict) -> None:
         print(f"{op:>8} {_fmt(us[0], '9.2f')} {_fmt(us[1], '9.2f')} {_fmt(us[2], '9.2f')} {_ratio(t, pt)}")
 
 
-def print_memory(sec: dict) -> None:
-    print(f"\nPeak memory increase over one epoch of {memory.N_EXAMPLES} x 784 float32 (MB)")
+def print_memory(model: str, sec: dict) -> None:
+    name = MODELS[model].title.split()[0]
+    print(f"\nPeak memory increase over one {name} epoch of {memory.N_EXAMPLES[model]} x 784 float32 (MB)")
     print(f"{'batch':>6} {'rss np':>8} {'rss tl':>8} {'rss torch':>9} {'tl/np':>9} "
           f"{'traced np':>9} {'traced tl':>9} {'tl/np':>9} {'epoch s np/tl/torch':>20}")
     for batch, row in sec.items():
@@ -156,13 +163,17 @@ def print_gpu(sec: dict) -> None:
 
 
 # ------------------------------------------------------------------ profile
-def profile(batch: int, steps: int = 300) -> None:
-    """cProfile of ``steps`` tinygrad_lite steps (after warm-up), then the NumPy step for scale."""
-    params = mlp.init_params()
-    for impl in (mlp.TinygradMLP(params), mlp.HandMLP(params)):
+def profile(model: str, batch: int, seconds: float = 2.0) -> None:
+    """cProfile of about ``seconds`` of tinygrad_lite steps of ``model`` (after warm-up), then
+    the NumPy step for scale."""
+    numpy_impl, tl_impl = implementations(model, None, MODELS[model].init_params())
+    for impl in (tl_impl, numpy_impl):
         data = impl.prepare(*mlp.make_batch(batch))
-        for _ in range(10):
+        for _ in range(5):
             impl.step(data)
+        t0 = time.perf_counter()
+        impl.step(data)
+        steps = max(10, int(seconds / (time.perf_counter() - t0)))
         prof = cProfile.Profile()
         prof.enable()
         for _ in range(steps):
@@ -181,8 +192,10 @@ def main(argv=None) -> dict | None:
     if args.threads:
         timing.set_blas_threads(args.threads)
     if args.profile:
-        profile(args.profile_batch)
+        profile(args.profile, args.profile_batch)
         return None
+    sections = [s for s in args.section or SECTIONS
+                if (s == "gpu" and args.device != "cpu") or (s != "gpu" and args.device != "cuda")]
     threads = timing.blas_threads() or os.cpu_count()
     torch = timing.import_torch(threads)
     rounds, target_s = (3, 0.05) if args.quick else (9, 0.2)
@@ -192,24 +205,29 @@ def main(argv=None) -> dict | None:
     print(f"clock: {args.clock} ({'thread CPU time' if args.clock == 'cpu' else 'wall time'})")
     if results["machine"]["load_avg_1min"] > 0.5:
         print("WARNING: the machine is busy (load average above 0.5): timings will be noisy")
-    if args.device in ("all", "cpu"):
-        timing.set_clock(args.clock)
-        results["mlp"] = mlp_section(torch, rounds, target_s)
-        print_mlp(results["mlp"])
+    timing.set_clock(args.clock)
+    for model in (m for m in MODELS if m in sections):
+        results[model] = step_section(model, torch, rounds, target_s)
+        print_steps(results[model])
+    if "ops" in sections:
         results["ops"] = ops_section(torch, rounds, target_s / 4)
         print_ops(results["ops"])
-        if not args.no_memory:
-            results["memory"] = memory_section(torch, threads, BATCHES[:1] if args.quick else BATCHES)
-            print_memory(results["memory"])
-    if args.device in ("all", "cuda"):
+    for model in (m for m in MODELS if m in sections and not args.no_memory):
+        key = "memory" if model == "mlp" else f"{model}_memory"
+        results[key] = memory_section(model, torch, threads, BATCHES[:1] if args.quick else BATCHES)
+        print_memory(model, results[key])
+    if "gpu" in sections:
         timing.set_clock("wall")  # the GPU section compares with device-event times
         results["gpu"] = gpu.run_gpu(torch, rounds, target_s)
         print_gpu(results["gpu"])
     results["load_avg_1min_end"] = os.getloadavg()[0]
     ran_gpu = "gpu" in results and "skipped" not in results["gpu"]
-    default = "results_gpu.json" if ran_gpu else "results_cpu.json" if "mlp" in results else None
+    every_cpu = all(s in sections for s in SECTIONS if s != "gpu")
+    default = "results_gpu.json" if ran_gpu else "results_cpu.json" if every_cpu else None
     path = args.json or (default and os.path.join(HERE, default))
-    if path:
+    if not path:
+        print("\nnot saved: pass --json PATH to save the results of a partial run")
+    else:
         with open(path, "w") as f:
             json.dump(results, f, indent=1)
         print(f"\nsaved {path}")

@@ -1,7 +1,8 @@
-"""Peak memory of one training epoch over 60,000 x 784 float32 examples.
+"""Peak memory of one training epoch over random 784-pixel float32 examples: 60,000 for the
+MLP, 10,000 for the ConvNet (its step is slower; the peak does not grow with the epoch).
 
-Each measurement runs in a fresh child process (``python memory.py IMPL BATCH MODE THREADS``, THREADS
-0 for the libraries' default)
+Each measurement runs in a fresh child process (``python memory.py MODEL IMPL BATCH MODE
+THREADS``, MODEL mlp or convnet, THREADS 0 for the libraries' default)
 so that no other benchmark's arrays or allocator caches are counted. The data set
 and the imports are in place before the measurement starts; what is measured is
 the increase caused by building the model and training for one epoch:
@@ -22,7 +23,7 @@ import time
 
 import numpy as np
 
-N_EXAMPLES = 60_000
+N_EXAMPLES = {"mlp": 60_000, "convnet": 10_000}
 
 
 def _status_kib(field: str) -> int:
@@ -42,26 +43,17 @@ def _reset_peak_rss() -> bool:
         return False
 
 
-def _make_impl(name: str, params, torch):
-    import mlp
-
-    if name == "numpy":
-        return mlp.HandMLP(params)
-    if name == "tinygrad_lite":
-        return mlp.TinygradMLP(params)
-    return mlp.TorchMLP(torch, params)
-
-
 def _epoch(impl, x, y, batch: int) -> None:
     for i in range(0, len(x), batch):
         impl.step(impl.prepare(x[i:i + batch], y[i:i + batch]))
 
 
-def child(name: str, batch: int, mode: str, threads: int | None) -> dict:
-    """Measure one implementation in this (fresh) process."""
+def child(model: str, name: str, batch: int, mode: str, threads: int | None) -> dict:
+    """Measure one implementation of ``model`` in this (fresh) process."""
     import tracemalloc
 
     import mlp
+    from convnet import MODELS, build
     from timing import import_torch, set_blas_threads
 
     from tinygrad_lite import nn, optim  # noqa: F401  (every import happens before the measurement starts)
@@ -70,9 +62,9 @@ def child(name: str, batch: int, mode: str, threads: int | None) -> dict:
         set_blas_threads(threads)
     torch = import_torch(threads) if name == "torch" else None
     rng = np.random.default_rng(0)
-    x = rng.random((N_EXAMPLES, mlp.SIZES[0]), dtype=np.float32)
-    y = rng.integers(0, mlp.SIZES[-1], N_EXAMPLES)
-    params = mlp.init_params()
+    x = rng.random((N_EXAMPLES[model], mlp.SIZES[0]), dtype=np.float32)
+    y = rng.integers(0, mlp.SIZES[-1], N_EXAMPLES[model])
+    params = MODELS[model].init_params()
     if mode == "tracemalloc":
         tracemalloc.start()
         start = tracemalloc.get_traced_memory()[0]
@@ -80,7 +72,7 @@ def child(name: str, batch: int, mode: str, threads: int | None) -> dict:
         exact = _reset_peak_rss()
         start = _status_kib("VmRSS") * 1024
     t0 = time.perf_counter()
-    _epoch(_make_impl(name, params, torch), x, y, batch)
+    _epoch(build(model, name, params, torch), x, y, batch)
     seconds = time.perf_counter() - t0
     if mode == "tracemalloc":
         peak = tracemalloc.get_traced_memory()[1] - start
@@ -95,9 +87,9 @@ def _maxrss_bytes() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
-def measure(name: str, batch: int, mode: str, threads: int | None) -> dict:
+def measure(model: str, name: str, batch: int, mode: str, threads: int | None) -> dict:
     """Run ``child`` in a subprocess and return its result (or the error it printed)."""
-    argv = [sys.executable, os.path.abspath(__file__), name, str(batch), mode, str(threads or 0)]
+    argv = [sys.executable, os.path.abspath(__file__), model, name, str(batch), mode, str(threads or 0)]
     proc = subprocess.run(argv, check=False, capture_output=True, text=True, timeout=1800)
     if proc.returncode != 0:
         return {"error": proc.stderr.strip().splitlines()[-1] if proc.stderr else "failed"}
@@ -105,5 +97,5 @@ def measure(name: str, batch: int, mode: str, threads: int | None) -> dict:
 
 
 if __name__ == "__main__":
-    name, batch, mode, threads = sys.argv[1:5]
-    print(json.dumps(child(name, int(batch), mode, int(threads) or None)))
+    model, name, batch, mode, threads = sys.argv[1:6]
+    print(json.dumps(child(model, name, int(batch), mode, int(threads) or None)))

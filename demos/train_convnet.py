@@ -25,19 +25,12 @@ from dataclasses import replace
 
 import scaffold
 
-from tinygrad_lite import nn, optim
+from tinygrad_lite import nn, optim, train
 from tinygrad_lite.data import PerChannelMean
-from tinygrad_lite.train import (
-    check_initial_loss,
-    diagnose,
-    evaluate,
-    overfit_small_subset,
-    plot_first_layer_weights,
-    plot_history,
-)
 
 DEFAULT_EPOCHS = {"digits": 30, "fashion-mnist": 5, "mnist": 5}
 DEFAULT_CHANNELS = {"digits": [8, 16], "fashion-mnist": [16, 32], "mnist": [16, 32]}
+DEFAULT_LR = {"digits": 0.01, "fashion-mnist": 0.05, "mnist": 0.05}
 DEFAULT_BATCHNORM = {"digits": False, "fashion-mnist": True, "mnist": True}
 DEFAULT_HIDDEN = {"digits": 0, "fashion-mnist": 128, "mnist": 128}  # 0: scores straight from the pool
 QUICK_EPOCHS, QUICK_TRAIN = 8, 400
@@ -51,12 +44,16 @@ def build_parser():
                    help=f"units of the hidden fully-connected layer, 0 for none (None: by data set, {DEFAULT_HIDDEN})")
     p.add_argument("--batchnorm", action=argparse.BooleanOptionalAction, default=None,
                    help=f"BatchNorm2d after each conv (None: by data set, {DEFAULT_BATCHNORM})")
-    p.add_argument("--lr", type=float, default=0.01, help="learning rate")
+    p.add_argument("--lr", type=float, default=None, help=f"learning rate (None: by data set, {DEFAULT_LR})")
+    p.add_argument("--schedule", default="cosine", choices=("none", "cosine"),
+                   help="lr decay per epoch: cosine from --lr down to 0 over the run")
     p.add_argument("--momentum", type=float, default=0.9, help="SGD momentum rho (0: plain SGD)")
     p.add_argument("--reg", type=float, default=1e-4, help="L2 regularization strength lambda")
     p.add_argument("--epochs", type=int, default=None,
                    help=f"epochs (None: by data set, {DEFAULT_EPOCHS}; {QUICK_EPOCHS} with --quick)")
     p.add_argument("--batch-size", type=int, default=64, help="examples per update")
+    p.add_argument("--train-size", type=int, default=None,
+                   help=f"train on the first N training examples (None: all; {QUICK_TRAIN} with --quick)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     return p
 
@@ -65,7 +62,7 @@ def as_images(split):
     """The split's images as (N, 1, H, W), the per-channel training mean subtracted and divided
     by the training standard deviation (statistics of the training part only)."""
     h, w = split.image_shape[:2]
-    shape = lambda x: x.reshape(len(x), 1, h, w)  # noqa: E731
+    shape = lambda x: x.reshape(len(x), 1, h, w)
     prep = PerChannelMean(layout="NCHW").fit(shape(split.x_train))
     std = float(prep.transform(shape(split.x_train)).std())
     parts = {k: prep.transform(shape(getattr(split, k))) / std for k in ("x_train", "x_val", "x_test")}
@@ -88,44 +85,47 @@ def lenet(channels: list[int], hidden: int, batchnorm: bool, image_shape: tuple,
 def main(argv=None) -> dict:
     args = build_parser().parse_args(argv)
     out, elapsed = scaffold.output_dir(args), scaffold.timer()
-    split = scaffold.load_data(args, max_train=QUICK_TRAIN if args.quick else None, standardize=False)
+    split = scaffold.load_data(args, max_train=args.train_size or (QUICK_TRAIN if args.quick else None),
+                               standardize=False)
     split = as_images(split)
     channels = args.channels or DEFAULT_CHANNELS[split.name]
     hidden = DEFAULT_HIDDEN[split.name] if args.hidden is None else args.hidden
     batchnorm = DEFAULT_BATCHNORM[split.name] if args.batchnorm is None else args.batchnorm
+    lr = args.lr or DEFAULT_LR[split.name]
     epochs = args.epochs or (QUICK_EPOCHS if args.quick else DEFAULT_EPOCHS[split.name])
     print(f"data: {split} (as {split.x_train.shape[1:]} images, per-channel mean subtracted)")
     loss_fn = nn.CrossEntropyLoss()
-    new_model = lambda: lenet(channels, hidden, batchnorm, split.image_shape, args.device)  # noqa: E731
-    new_optimizer = lambda m: optim.SGD(m.parameters(), lr=args.lr, momentum=args.momentum)  # noqa: E731
+    new_model = lambda: lenet(channels, hidden, batchnorm, split.image_shape, args.device)
+    new_optimizer = lambda m: optim.SGD(m.parameters(), lr=lr, momentum=args.momentum)
 
     scaffold.seed_all(args.seed)
-    init = check_initial_loss(new_model(), loss_fn, split.x_train, split.y_train)
+    init = train.check_initial_loss(new_model(), loss_fn, split.x_train, split.y_train)
     print(f"[1/4] {init.message}")
     model = new_model()
-    over = overfit_small_subset(model, loss_fn, new_optimizer(model), split.x_train, split.y_train,
+    over = train.overfit_small_subset(model, loss_fn, new_optimizer(model), split.x_train, split.y_train,
                                 num_examples=20, max_iters=200 if args.quick else 500, seed=args.seed)
     print(f"[2/4] {over.message}")
 
     scaffold.seed_all(args.seed)
     model = new_model()
-    files = {"filters_before": plot_first_layer_weights(model, out / "filters_before.png")}
+    files = {"filters_before": train.plot_first_layer_weights(model, out / "filters_before.png")}
     optimizer = new_optimizer(model)
     print(f"[3/4] training {epochs} epochs: {model}\n      {optimizer}, L2 lambda={args.reg}, "
-          f"batch size {args.batch_size}")
+          f"batch size {args.batch_size}, schedule {args.schedule}")
     history, error = scaffold.fit_or_diverge(
         model, loss_fn, optimizer, (split.x_train, split.y_train), epochs=epochs,
         batch_size=args.batch_size, val=(split.x_val, split.y_val), device=args.device,
+        scheduler=optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs) if args.schedule == "cosine" else None,
         reg=(nn.l2_penalty, args.reg) if args.reg > 0 else None, quiet=args.quiet, seed=args.seed)
     if error is not None:
         print(f"      stopped: {error}")
-    test_loss, test_acc = evaluate(model, loss_fn, (split.x_test, split.y_test), device=args.device)
+    test_loss, test_acc = train.evaluate(model, loss_fn, (split.x_test, split.y_test), device=args.device)
     print(f"[4/4] test accuracy {test_acc:.2%} (loss {test_loss:.4f})")
-    findings = diagnose(history)
+    findings = train.diagnose(history)
     for f in findings:
         print(f"      diagnosis [{f.code}]: {f.message}")
-    files.update(filters_after=plot_first_layer_weights(model, out / "filters_after.png"),
-                 history=history.save(out / "history.json"), curves=plot_history(history, out / "history.png"))
+    files.update(filters_after=train.plot_first_layer_weights(model, out / "filters_after.png"),
+                 history=history.save(out / "history.json"), curves=train.plot_history(history, out / "history.png"))
     results = {"dataset": split.name, "channels": channels, "hidden": hidden, "batchnorm": batchnorm, "initial_loss": init.measured,
                "expected_initial_loss": init.expected, "overfit_reached": over.reached,
                "overfit_iterations": over.iterations, "test_acc": test_acc, "test_loss": test_loss,

@@ -1,6 +1,8 @@
 """ConvNet layers on (N, C, H, W) images: Conv2d, pooling, BatchNorm2d and Dropout2d."""
 from __future__ import annotations
 
+from typing import ClassVar
+
 from tinygrad_lite import factory
 from tinygrad_lite.checks import check_int
 from tinygrad_lite.tensor import Tensor
@@ -83,14 +85,13 @@ class AdaptiveAvgPool2d(Module):
 
     def __init__(self, output_size) -> None:
         super().__init__()
-        im2col.pair("AdaptiveAvgPool2d", "output_size", output_size, 1)
-        self.output_size = output_size
-
-    def forward(self, x: Tensor) -> Tensor:
-        return F.adaptive_avg_pool2d(x, self.output_size)
+        self.output_size = im2col.pair("AdaptiveAvgPool2d", "output_size", output_size, 1)
 
     def extra_repr(self) -> str:
         return f"output_size={self.output_size}"
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.adaptive_avg_pool2d(x, self.output_size)
 
 
 class BatchNorm2d(_BatchNorm):
@@ -98,7 +99,7 @@ class BatchNorm2d(_BatchNorm):
     that channel (the statistics and running averages of ``BatchNorm1d``, with m = N H W
     values per channel); eval mode uses the running statistics, exactly as BatchNorm1d."""
 
-    _ranks = {4: "(N, C, H, W)"}
+    _ranks: ClassVar[dict] = {4: "(N, C, H, W)"}
 
 
 class Dropout2d(Dropout):

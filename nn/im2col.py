@@ -141,35 +141,42 @@ def col2im(col, geom: Geometry, shape: tuple):
 class Convolution(Function):
     """out[n, o] = sum_{c, i, j} w[o, c, i, j] x_pad[n, g(o) c, y*sy + i*dy, x*sx + j*dx] + b[o].
 
-    forward:  im2col, then per group one product W (OC/g, C/g*kh*kw) @ col (C/g*kh*kw, N*OH*OW).
-    backward: gW = g_out @ col^T, g_col = W^T @ g_out then col2im, gb = sum of g_out over N, OH, OW.
+    The columns (C, kh, kw, N, OH, OW) are read per group and image as K x P matrices
+    (K = C/g kh kw, P = OH OW), one product per image in one batched matmul, so that the
+    output comes out in NCHW order and the incoming gradient is used as it is (one large
+    product would need a copy into NCHW order and back; per image is also as fast or faster
+    with one BLAS thread).
+
+    forward:  out[n] = W (OC/g, K) @ col[:, n] (K, P), per group.
+    backward: gW = sum_n g_out[n] @ col[:, n]^T, g_col[:, n] = W^T @ g_out[n] then col2im,
+              gb = sum of g_out over N, OH, OW.
     """
 
     def forward(self, x, w, b=None, *, geom: Geometry, groups: int):
         n, c = x.shape[:2]
-        oc = w.shape[0]
-        self.geom, self.groups, self.x_shape, self.w = geom, groups, x.shape, w
-        self.col = im2col(x, geom).reshape(groups, c // groups * geom.kh * geom.kw, -1)
-        out = (w.reshape(groups, oc // groups, -1) @ self.col).reshape(oc, n, geom.oh, geom.ow)
+        oc, g = w.shape[0], groups
+        self.geom, self.groups, self.x_shape, self.w = geom, g, x.shape, w
+        self.col = im2col(x, geom).reshape(g, c // g * geom.kh * geom.kw, n, -1)  # (g, K, N, P)
+        out = w.reshape(g, 1, oc // g, -1) @ self.col.transpose(0, 2, 1, 3)  # (g, N, OC/g, P)
+        out = out.transpose(1, 0, 2, 3).reshape(n, oc, geom.oh, geom.ow)  # a view when g = 1
         if b is not None:
             if b.dtype == out.dtype:
-                out += b[:, None, None, None]
+                out += b[:, None, None]
             else:  # a wider bias promotes the output, as conv + b would
-                out = out + b[:, None, None, None]
-        # one copy into NCHW order: the ops that follow (activations, pooling) run several
-        # times slower on a transposed layout, and mixing layouts slows NumPy's loops more
-        return xp_of(out).ascontiguousarray(out.transpose(1, 0, 2, 3))
+                out = out + b[:, None, None]
+        return out
 
     def backward(self, grad):
-        g, w, geom = self.groups, self.w, self.geom
+        g, w, geom, (n, c) = self.groups, self.w, self.geom, self.x_shape[:2]
         need = self.needs_input_grad
-        gout = grad.transpose(1, 0, 2, 3).reshape(g, w.shape[0] // g, -1)
-        gw = (gout @ self.col.transpose(0, 2, 1)).reshape(w.shape) if need[1] else None
-        gx = None
+        gout = grad.reshape(n, g, w.shape[0] // g, -1).transpose(1, 0, 2, 3)  # (g, N, OC/g, P), a view
+        gw = gx = None
+        if need[1]:
+            gw = (gout @ self.col.transpose(0, 2, 3, 1)).sum(axis=1).reshape(w.shape)
         if need[0]:
-            gcol = w.reshape(g, w.shape[0] // g, -1).transpose(0, 2, 1) @ gout
-            gx = col2im(gcol.reshape(self.x_shape[1], geom.kh, geom.kw, self.x_shape[0], geom.oh, geom.ow),
-                        geom, self.x_shape)
+            gcol = w.reshape(g, 1, w.shape[0] // g, -1).transpose(0, 1, 3, 2) @ gout  # (g, N, K, P)
+            gcol = gcol.transpose(0, 2, 1, 3).reshape(c, geom.kh, geom.kw, n, geom.oh, geom.ow)
+            gx = col2im(gcol, geom, self.x_shape)
         if len(need) == 2:
             return gx, gw
         return gx, gw, grad.sum(axis=(0, 2, 3)) if need[2] else None
@@ -196,7 +203,7 @@ class MaxPooling(Function):
         count = hits[0][0].astype(grad.dtype)
         for hit, _ in hits[1:]:
             count += hit
-        share = grad / count
+        share = xp.divide(grad, count, out=count)
         # windows that neither overlap nor leave pixels out (2x2, stride 2 on even sizes) write
         # every pixel exactly once: written straight into place, no zeroing and no adding
         disjoint = geom.sy >= geom.dy * (geom.kh - 1) + 1 and geom.sx >= geom.dx * (geom.kw - 1) + 1

@@ -1,6 +1,8 @@
 """Layers: Linear, BatchNorm1d, Dropout and the lecture's activations as modules (ConvNet layers: ``nn.conv``)."""
 from __future__ import annotations
 
+from typing import ClassVar
+
 from tinygrad_lite import factory
 from tinygrad_lite.checks import check_int, check_probability, check_real
 from tinygrad_lite.tensor import Tensor
@@ -39,7 +41,7 @@ class Linear(Module):
 class _BatchNorm(Module):
     """What BatchNorm1d and BatchNorm2d share; they differ in the input ranks they take."""
 
-    _ranks: dict = {}  # input rank -> its layout, for the error message
+    _ranks: ClassVar[dict] = {}  # input rank -> its layout, for the error message
     _non_weights = frozenset({"weight", "bias"})  # gamma/beta are not regularized
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1, affine: bool = True,
@@ -84,7 +86,7 @@ class BatchNorm1d(_BatchNorm):
     raises ValueError. (N, C, L) input is normalized per channel over N and L, as PyTorch's.
     """
 
-    _ranks = {2: "(N, C)", 3: "(N, C, L)"}
+    _ranks: ClassVar[dict] = {2: "(N, C)", 3: "(N, C, L)"}
 
 
 class Dropout(Module):

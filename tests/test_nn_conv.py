@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+import tinygrad_lite.nn.functional as F
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -13,7 +14,6 @@ from test_nn_layers import module_gradcheck
 from test_ops_conv import conv2d_ref
 
 import tinygrad_lite as tl
-import tinygrad_lite.nn.functional as F
 from tinygrad_lite import nn
 
 SETTINGS = settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import tinygrad_lite.nn.functional as F
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_ops import Op, arr, check_op
-
-import tinygrad_lite.nn.functional as F
 
 
 # ---------------------------------------------------------------- references (direct loops)
@@ -29,7 +28,7 @@ def _pads(padding, kh, kw, dy, dx):
 
 
 def conv2d_ref(x, w, b=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1), groups=1):
-    n, c, h, wd = x.shape
+    n, _, h, wd = x.shape
     o, cg, kh, kw = w.shape
     (sy, sx), (dy, dx) = stride, dilation
     top, bottom, left, right = _pads(padding, kh, kw, dy, dx)
