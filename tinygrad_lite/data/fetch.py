@@ -22,11 +22,12 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
-import tempfile
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+from ..files import atomic_write
 
 ENV_VAR = "TINYGRAD_LITE_DATA"
 IDX_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
@@ -121,47 +122,42 @@ def sha256_of(path: str | os.PathLike) -> str:
     return digest.hexdigest()
 
 
-def _fetch_to_temp(url: str, directory: Path, opener: Callable, timeout: float) -> tuple[Path, str]:
-    """Stream ``url`` into a new temporary file in ``directory``; returns it and its SHA-256."""
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".download-", suffix=".part")
+class _Mismatch(ValueError):
+    """A download whose SHA-256 is not the expected one (its file is never kept)."""
+
+
+def _fetch(url: str, dest: Path, sha256: str, opener: Callable, timeout: float) -> None:
+    """Stream ``url`` into ``dest`` through the library's atomic writer, which renames the
+    file into place only if the whole body arrived and its SHA-256 is ``sha256``."""
     digest = hashlib.sha256()
-    try:
-        with os.fdopen(fd, "wb") as out, opener(url, timeout=timeout) as response:
-            for chunk in iter(lambda: response.read(_CHUNK), b""):
-                digest.update(chunk)
-                out.write(chunk)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-    return Path(tmp), digest.hexdigest()
+    with atomic_write(dest) as out, opener(url, timeout=timeout) as response:
+        for chunk in iter(lambda: response.read(_CHUNK), b""):
+            digest.update(chunk)
+            out.write(chunk)
+        if digest.hexdigest() != sha256:  # raised inside: the temporary file is removed
+            raise _Mismatch(f"SHA-256 mismatch (got {digest.hexdigest()}, expected {sha256}); file rejected")
 
 
 def download_file(urls: list[str], dest: str | os.PathLike, sha256: str,
                   opener: Callable | None = None, timeout: float = 60.0) -> Path:
     """Download the first of ``urls`` whose content has SHA-256 ``sha256`` to ``dest``.
 
-    Each try goes into a temporary file beside ``dest`` that is renamed into place only
-    after its digest matched; failures and mismatches leave nothing behind.
-    ``opener(url, timeout=...)`` returns a readable response (default
-    ``urllib.request.urlopen``; tests pass their own). Raises OSError listing each
-    URL's failure when none succeeds.
+    Each try goes through ``tinygrad_lite.files.atomic_write``: into a temporary file
+    beside ``dest`` that is renamed into place only after its digest matched; failures
+    and mismatches leave nothing behind. ``opener(url, timeout=...)`` returns a readable
+    response (default ``urllib.request.urlopen``; tests pass their own). Raises OSError
+    listing each URL's failure when none succeeds.
     """
     opener = opener or urllib.request.urlopen
     dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
     errors = []
     for url in urls:
         try:
             print(f"downloading {url}", file=sys.stderr)
-            tmp, digest = _fetch_to_temp(url, dest.parent, opener, timeout)
+            _fetch(url, dest, sha256, opener, timeout)
         except (OSError, ValueError) as e:  # URLError and HTTPError are OSErrors
             errors.append(f"{url}: {e}")
             continue
-        if digest != sha256:
-            tmp.unlink()
-            errors.append(f"{url}: SHA-256 mismatch (got {digest}, expected {sha256}); file rejected")
-            continue
-        os.replace(tmp, dest)
         return dest
     raise OSError(f"could not download {dest.name}:\n  " + "\n  ".join(errors))
 
