@@ -5,8 +5,8 @@ output positions form one strided slice of the padded image,
 
     img[:, :, i*dy : i*dy + sy*(OH-1) + 1 : sy,  j*dx : j*dx + sx*(OW-1) + 1 : sx]   (N, C, OH, OW)
 
-so a convolution is kh*kw slice copies into one buffer (im2col) and one matrix product,
-and its input gradient is the same loop with ``+=`` (col2im). Pooling is the maximum or
+so a convolution is kh*kw slice copies into one buffer (im2col) and a matrix product per
+image, and its input gradient is the same loop with ``+=`` (col2im). Pooling is the maximum or
 the mean of the kh*kw slices. There are no loops over pixels, no ``add.at`` scatter, and
 no per-device code: every array comes from the input's array module (NumPy, CuPy or the
 strict test device).
@@ -91,12 +91,10 @@ def pool_args(owner: str, kernel_size, stride, padding) -> tuple:
     return kernel, stride, (ph, pw)
 
 
-def check_images(owner: str, x, channels: int | None = None) -> None:
-    """``x`` must be a float (N, C, H, W) tensor (with ``channels`` channels when given)."""
+def check_images(owner: str, x) -> None:
+    """``x`` must be a float (N, C, H, W) tensor."""
     if x.ndim != 4:
         raise ValueError(f"{owner}: expected input of shape (N, C, H, W), got {x.shape}")
-    if channels is not None and x.shape[1] != channels:
-        raise ValueError(f"{owner}: expected {channels} input channels, got input of shape {x.shape}")
     if x.dtype.kind != "f":
         raise TypeError(f"{owner}: expected a float input, got dtype {x.dtype}")
 
@@ -118,13 +116,13 @@ def unpad(img, geom: Geometry):
 
 
 def im2col(x, geom: Geometry):
-    """(C, kh, kw, N, OH, OW): the columns laid out so that a reshape to
-    (C*kh*kw, N*OH*OW) needs no copy."""
+    """(N, C, kh, kw, OH, OW): per image, a (C kh kw, OH OW) matrix that needs no copy to
+    be read as one, and slices copied in the input's own NCHW order (no transposes)."""
     img = pad(x, geom)
     n, c = x.shape[:2]
-    col = xp_of(x).empty((c, geom.kh, geom.kw, n, geom.oh, geom.ow), dtype=x.dtype)
+    col = xp_of(x).empty((n, c, geom.kh, geom.kw, geom.oh, geom.ow), dtype=x.dtype)
     for i, j, (ys, xs) in geom.slices():
-        col[:, i, j] = img[:, :, ys, xs].transpose(1, 0, 2, 3)
+        col[:, :, i, j] = img[:, :, ys, xs]
     return col
 
 
@@ -134,31 +132,29 @@ def col2im(col, geom: Geometry, shape: tuple):
     top, bottom, left, right = geom.pad
     img = xp_of(col).zeros((n, c, h + top + bottom, w + left + right), dtype=col.dtype)
     for i, j, (ys, xs) in geom.slices():
-        img[:, :, ys, xs] += col[:, i, j].transpose(1, 0, 2, 3)
+        img[:, :, ys, xs] += col[:, :, i, j]
     return unpad(img, geom)
 
 
 class Convolution(Function):
     """out[n, o] = sum_{c, i, j} w[o, c, i, j] x_pad[n, g(o) c, y*sy + i*dy, x*sx + j*dx] + b[o].
 
-    The columns (C, kh, kw, N, OH, OW) are read per group and image as K x P matrices
-    (K = C/g kh kw, P = OH OW), one product per image in one batched matmul, so that the
-    output comes out in NCHW order and the incoming gradient is used as it is (one large
-    product would need a copy into NCHW order and back; per image is also as fast or faster
-    with one BLAS thread).
+    The columns (N, C, kh, kw, OH, OW) are read per image and group as K x P matrices
+    (K = C/g kh kw, P = OH OW): one product per image and group, all in one batched matmul,
+    so that the output comes out in NCHW order and the incoming gradient is used as it is
+    (one large (OC, K) @ (K, N P) product would need copies into and out of (C, N, ...)
+    order; per image it is also as fast or faster with one BLAS thread).
 
-    forward:  out[n] = W (OC/g, K) @ col[:, n] (K, P), per group.
-    backward: gW = sum_n g_out[n] @ col[:, n]^T, g_col[:, n] = W^T @ g_out[n] then col2im,
+    forward:  out[n] = W (OC/g, K) @ col[n] (K, P), per group.
+    backward: gW = sum_n g_out[n] @ col[n]^T, g_col[n] = W^T @ g_out[n] then col2im,
               gb = sum of g_out over N, OH, OW.
     """
 
     def forward(self, x, w, b=None, *, geom: Geometry, groups: int):
-        n, c = x.shape[:2]
-        oc, g = w.shape[0], groups
-        self.geom, self.groups, self.x_shape, self.w = geom, g, x.shape, w
-        self.col = im2col(x, geom).reshape(g, c // g * geom.kh * geom.kw, n, -1)  # (g, K, N, P)
-        out = w.reshape(g, 1, oc // g, -1) @ self.col.transpose(0, 2, 1, 3)  # (g, N, OC/g, P)
-        out = out.transpose(1, 0, 2, 3).reshape(n, oc, geom.oh, geom.ow)  # a view when g = 1
+        n, oc, g = x.shape[0], w.shape[0], groups
+        self.geom, self.x_shape, self.w = geom, x.shape, w
+        self.col = im2col(x, geom).reshape(n, g, -1, geom.oh * geom.ow)  # (N, g, K, P)
+        out = (w.reshape(1, g, oc // g, -1) @ self.col).reshape(n, oc, geom.oh, geom.ow)
         if b is not None:
             if b.dtype == out.dtype:
                 out += b[:, None, None]
@@ -167,15 +163,14 @@ class Convolution(Function):
         return out
 
     def backward(self, grad):
-        g, w, geom, (n, c) = self.groups, self.w, self.geom, self.x_shape[:2]
-        need = self.needs_input_grad
-        gout = grad.reshape(n, g, w.shape[0] // g, -1).transpose(1, 0, 2, 3)  # (g, N, OC/g, P), a view
-        gw = gx = None
-        if need[1]:
-            gw = (gout @ self.col.transpose(0, 2, 3, 1)).sum(axis=1).reshape(w.shape)
+        w, geom, need = self.w, self.geom, self.needs_input_grad
+        n, g = self.col.shape[:2]
+        wg = w.reshape(1, g, w.shape[0] // g, -1)  # (1, g, OC/g, K)
+        gout = grad.reshape(n, g, w.shape[0] // g, -1)  # (N, g, OC/g, P), a view
+        gw = (gout @ self.col.transpose(0, 1, 3, 2)).sum(axis=0).reshape(w.shape) if need[1] else None
+        gx = None
         if need[0]:
-            gcol = w.reshape(g, 1, w.shape[0] // g, -1).transpose(0, 1, 3, 2) @ gout  # (g, N, K, P)
-            gcol = gcol.transpose(0, 2, 1, 3).reshape(c, geom.kh, geom.kw, n, geom.oh, geom.ow)
+            gcol = (wg.transpose(0, 1, 3, 2) @ gout).reshape(n, -1, geom.kh, geom.kw, geom.oh, geom.ow)
             gx = col2im(gcol, geom, self.x_shape)
         if len(need) == 2:
             return gx, gw
