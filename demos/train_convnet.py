@@ -91,7 +91,7 @@ def main(argv=None) -> dict:
     channels = args.channels or DEFAULT_CHANNELS[split.name]
     hidden = DEFAULT_HIDDEN[split.name] if args.hidden is None else args.hidden
     batchnorm = DEFAULT_BATCHNORM[split.name] if args.batchnorm is None else args.batchnorm
-    lr = args.lr or DEFAULT_LR[split.name]
+    lr = DEFAULT_LR[split.name] if args.lr is None else args.lr
     epochs = args.epochs or (QUICK_EPOCHS if args.quick else DEFAULT_EPOCHS[split.name])
     print(f"data: {split} (as {split.x_train.shape[1:]} images, per-channel mean subtracted)")
     loss_fn = nn.CrossEntropyLoss()
