@@ -97,7 +97,9 @@ def test_detach_cuts_the_graph(device):
     x = leaf([1.0, -3.0], device)
     d = x.detach()
     assert not d.requires_grad and d.grad is None and d.is_leaf
-    assert np.shares_memory(d.numpy(), x.numpy()) or device == "cuda"
+    x.data[0] = 7.0  # the same storage on every device: an in-place write shows through d
+    np.testing.assert_array_equal(d.numpy(), [7.0, -3.0])
+    x.data[0] = 1.0
     (x * x.detach()).sum().backward()  # the detached factor is a constant: d/dx = x
     np.testing.assert_allclose(x.grad.numpy(), [1.0, -3.0])
 
@@ -114,9 +116,19 @@ def test_chain_of_10000_ops_backward(device):
 
 def test_dropping_a_deep_unused_graph_is_fine(device):
     y = leaf([1.0], device)
+    first = weakref.ref(y)
     for _ in range(10000):
         y = y + 1.0
-    del y  # releasing a long chain must not overflow the C stack
+    np.testing.assert_array_equal(y.numpy(), [10001.0])
+    middle, last = first(), weakref.ref(y)
+    assert middle is not None and middle.requires_grad  # the chain holds the leaf alive
+    del middle
+    gc.disable()  # reference counting alone must release the whole chain
+    try:
+        del y  # releasing a long chain must not overflow the C stack
+        assert last() is None and first() is None
+    finally:
+        gc.enable()
 
 
 def test_graph_is_freed_after_backward(device):
@@ -239,26 +251,3 @@ def test_kinks_at_zero_and_clip_bounds(device):
     z = leaf([-1.0, 0.0, 1.0], device)
     z.clip(-1.0, 1.0).sum().backward()  # the bounds themselves pass the gradient
     np.testing.assert_allclose(z.grad.numpy(), [1.0, 1.0, 1.0])
-
-
-# ---------------------------------------------------------------- gradcheck itself
-def test_gradcheck_catches_a_wrong_gradient(device):
-    class BadSquare(tl.Function):
-        def forward(self, x):
-            self.x = x
-            return x * x
-
-        def backward(self, grad):
-            return grad * self.x  # should be 2x
-
-    x = leaf([[1.0, 2.0], [3.0, 4.0]], device)
-    with pytest.raises(tl.GradcheckError, match=r"input 0 \(shape \(2, 2\)\)"):
-        tl.gradcheck(BadSquare.apply, x)
-
-
-def test_gradcheck_accepts_non_contiguous_inputs(device):
-    a = np.arange(1.0, 7.0).reshape(2, 3).T  # a transposed (non C-contiguous) view
-    x = tl.Tensor(a, requires_grad=True, device=device)
-    y = tl.Tensor(a + 1.0, device=device)  # no grad: passed through unchanged
-    assert tl.gradcheck(lambda p, q: (p * p * q).sum(), x, y)
-    np.testing.assert_array_equal(x.numpy(), a)  # inputs are not modified

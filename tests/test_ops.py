@@ -35,6 +35,38 @@ def arr(draw, shape, elements=REAL):
     return draw(hnp.arrays(np.float64, shape, elements=elements))
 
 
+# ---------------------------------------------------------------- hard cases, mixed in
+# Random shapes rarely combine a broadcast leading axis with an inner size-1 axis, a
+# 3-D cyclic permutation or a size-0 axis: each strategy below draws from a fixed list
+# of such cases about half the time (the first entry is Hypothesis' first example).
+HARD_PAIRS = [  # leading + inner size-1 broadcasting, both ways round; batch size 1; size 0
+    ((3, 1, 2), (4, 3, 2, 2)),
+    ((4, 3, 2, 2), (3, 1, 2)),
+    ((1, 3, 1), (2, 1, 1, 4)),
+    ((2, 1, 3), (1, 4, 1)),
+    ((1, 2), (3, 1, 1)),
+    ((1,), (1, 3)),
+    ((2, 0, 1), (1, 3)),
+    ((0, 1), (2, 1, 3)),
+]
+HARD_SHAPES = [(1, 3), (2, 0, 3), (0,), (1, 1, 2), (3, 1, 2)]  # batch size 1, size 0, inner 1
+PERMS3 = [(1, 2, 0), (2, 0, 1), (0, 2, 1), (2, 1, 0), (1, 0, 2), (0, 1, 2)]  # cyclic first
+
+
+def pairs(general):
+    return st.one_of(st.sampled_from(HARD_PAIRS), general.map(lambda s: s.input_shapes))
+
+
+def shapes(general, hard=HARD_SHAPES):
+    return st.one_of(st.sampled_from(hard), general)
+
+
+def signed(shape):
+    """Values of alternating sign (negative first), none near 0: -1.5, 0.5, -1.3, 0.7, ..."""
+    k = np.arange(int(np.prod(shape)), dtype=np.float64)
+    return (np.where(k % 2 == 0, -1.5 + (k % 7) / 10, 0.5 + (k % 5) / 10)).reshape(shape)
+
+
 def distinct(draw, shape, offset=0.0):
     """Values on the grid k/10 + offset, all different: no ties within 0.1 of each other."""
     size = int(np.prod(shape))
@@ -52,20 +84,20 @@ def axis_arg(draw, ndim, none=True, tuples=True):
 # ---------------------------------------------------------------- input strategies
 # Each returns (list of float64 arrays that become tensors, dict of keyword parameters).
 @st.composite
-def unary(draw, elements=REAL, shape=SHAPE, **params):
+def unary(draw, elements=REAL, shape=shapes(SHAPE), **params):
     return [arr(draw, draw(shape), elements)], {k: draw(v) for k, v in params.items()}
 
 
 @st.composite
 def binary(draw, ex=REAL, ey=REAL):
-    sx, sy = draw(hnp.mutually_broadcastable_shapes(num_shapes=2, max_dims=3, max_side=3)).input_shapes
+    sx, sy = draw(pairs(hnp.mutually_broadcastable_shapes(num_shapes=2, max_dims=3, max_side=3)))
     return [arr(draw, sx, ex), arr(draw, sy, ey)], {}
 
 
 @st.composite
 def with_scalar(draw, ex=REAL, ec=REAL, host_array=False):
     """One tensor and a Python float ``c`` (or a host NumPy array of a broadcast shape)."""
-    sx, sc = draw(hnp.mutually_broadcastable_shapes(num_shapes=2, max_dims=3, max_side=3)).input_shapes
+    sx, sc = draw(pairs(hnp.mutually_broadcastable_shapes(num_shapes=2, max_dims=3, max_side=3)))
     c = arr(draw, sc, ec) if host_array else draw(ec)
     return [arr(draw, sx, ex)], {"c": c}
 
@@ -78,8 +110,10 @@ def no_ties(draw, n=2, offset=0.05):
 
 
 @st.composite
-def reduction(draw, elements=REAL, ties=False):
-    shape = draw(SHAPE)
+def reduction(draw, elements=REAL, ties=False, empty=False):
+    # size-0 axes only where the reduction is defined on them (sum: empty=True); max has no ties
+    hard = HARD_SHAPES if empty else [(1, 3), (1, 1, 2), (3, 1, 2)]
+    shape = draw(SHAPE if ties else shapes(SHAPE, hard))
     x = distinct(draw, shape) if ties else arr(draw, shape, elements)
     return [x], {"axis": axis_arg(draw, len(shape)), "keepdims": draw(st.booleans())}
 
@@ -113,7 +147,7 @@ def where_case(draw, scalar_y=False):
 
 @st.composite
 def reshape_case(draw):
-    shape = draw(SHAPE)
+    shape = draw(shapes(SHAPE))
     size = int(np.prod(shape))
     target = draw(st.sampled_from([(size,), (-1,), shape[::-1], (1,) + shape, (size, 1), (1, -1)]))
     return [arr(draw, shape)], {"shape": target}
@@ -121,8 +155,34 @@ def reshape_case(draw):
 
 @st.composite
 def permute_case(draw):
+    if draw(st.booleans()):  # every permutation of 3 axes, on distinct sides
+        return [arr(draw, (2, 3, 4))], {"axes": draw(st.sampled_from(PERMS3))}
     shape = draw(SHAPE)
     return [arr(draw, shape)], {"axes": tuple(draw(st.permutations(range(len(shape)))))}
+
+
+@st.composite
+def all_perms3(draw):
+    """One (2, 3, 4) input, mixed-sign (fixed) or drawn: the row applies all 6 permutations."""
+    return [signed((2, 3, 4)) if draw(st.booleans()) else arr(draw, (2, 3, 4))], {}
+
+
+def _perms(x, transpose):
+    return [transpose(x, p).reshape(-1) for p in PERMS3]
+
+
+@st.composite
+def all_pairs(draw):
+    """Every pair of HARD_PAIRS in one example, values mixed-sign (fixed) or drawn."""
+    fixed = draw(st.booleans())
+    return [signed(s) if fixed else arr(draw, s) for pair in HARD_PAIRS for s in pair], {}
+
+
+BINOPS = [lambda x, y: x + y, lambda x, y: x - y, lambda x, y: x * y]
+
+
+def _pairs(xs):
+    return [BINOPS[i % 3](xs[2 * i], xs[2 * i + 1]).reshape(-1) for i in range(len(xs) // 2)]
 
 
 @st.composite
@@ -272,7 +332,7 @@ OPS = [
        where_case()),
     Op("where_scalar", lambda x, cond: tl.where(tl.Tensor(cond, device=x.device), x, 0.5),
        lambda x, cond: np.where(cond, x, 0.5), where_case(scalar_y=True)),
-    Op("sum", lambda x, **k: x.sum(**k), lambda x, **k: np.sum(x, **k), reduction()),
+    Op("sum", lambda x, **k: x.sum(**k), lambda x, **k: np.sum(x, **k), reduction(empty=True)),
     Op("mean", lambda x, **k: x.mean(**k), lambda x, **k: np.mean(x, **k), reduction()),
     Op("var", lambda x, **k: x.var(**k), lambda x, **k: np.var(x, **k), reduction()),
     Op("max", lambda x, **k: x.max(**k), lambda x, **k: np.max(x, **k), reduction(ties=True)),
@@ -289,6 +349,12 @@ OPS = [
     Op("T", lambda x: x.T, lambda x: x.T, unary()),
     Op("permute", lambda x, axes: x.permute(axes), np.transpose, permute_case()),
     Op("transpose_axes", lambda x, axes: x.transpose(*axes), np.transpose, permute_case()),
+    Op("permute_all_3d", lambda x: tl.concatenate(_perms(x, lambda t, p: t.permute(p)), 0),
+       lambda x: np.concatenate(_perms(x, np.transpose), 0), all_perms3()),
+    Op("transpose_all_3d", lambda x: tl.concatenate(_perms(x, lambda t, p: t.transpose(*p)), 0),
+       lambda x: np.concatenate(_perms(x, np.transpose), 0), all_perms3()),
+    Op("broadcast_pairs", lambda *xs: tl.concatenate(_pairs(xs), 0),
+       lambda *xs: np.concatenate(_pairs(xs), 0), all_pairs()),
     Op("expand", lambda x, shape: x.expand(shape), np.broadcast_to, expand_case()),
     Op("broadcast_to", lambda x, shape: x.broadcast_to(*shape), np.broadcast_to, expand_case()),
     Op("squeeze", lambda x, axis: x.squeeze(axis), lambda x, axis: np.squeeze(x, axis), squeeze_case()),

@@ -5,6 +5,7 @@ import tracemalloc
 
 import numpy as np
 import pytest
+from conftest import DEVICES
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -327,7 +328,7 @@ def _train(opt, p, noise, start, stop, device):
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
-@pytest.mark.parametrize("target", ["cpu", "strict"])
+@pytest.mark.parametrize("target", DEVICES, ids=["cpu", "strict", "cuda"])
 def test_state_dict_resumes_the_same_trajectory(case, target):
     cls, hyper = CASES[case][0], fixed_hyper(case, lr=0.05, weight_decay=0.01)
     rng = np.random.default_rng(2)
@@ -365,7 +366,8 @@ def test_load_state_dict_checks_layout():
 
 
 @pytest.mark.parametrize("case", ["momentum", "adagrad", "rmsprop", "adam"])
-def test_state_follows_parameter_to_another_device(case):
+@pytest.mark.parametrize("target", [d for d in DEVICES if d != "cpu"], ids=["strict", "cuda"])
+def test_state_follows_parameter_to_another_device(case, target):
     cls, ref = CASES[case][0], CASES[case][2]
     hyper = fixed_hyper(case, lr=0.05)
     rng = np.random.default_rng(3)
@@ -374,9 +376,9 @@ def test_state_follows_parameter_to_another_device(case):
     opt = cls([p], **hyper)
     _train(opt, p, noise, 0, 4, "cpu")
     assert all(backend.device_of(v) == "cpu" for v in opt.state[p].values() if not isinstance(v, int))
-    p.data, p.device, p.grad = backend.to_device(p.data, "strict"), "strict", None  # as Module.to moves it
-    got = _train(opt, p, noise, 4, 10, "strict")
-    assert all(backend.device_of(v) == "strict" for v in opt.state[p].values() if not isinstance(v, int))
+    p.data, p.device, p.grad = backend.to_device(p.data, target), target, None  # as Module.to moves it
+    got = _train(opt, p, noise, 4, 10, target)
+    assert all(backend.device_of(v) == target for v in opt.state[p].values() if not isinstance(v, int))
     want = run_reference(ref, hyper, x0, 10, 0.7, noise)[-1]
     np.testing.assert_allclose(got, want, rtol=1e-12)
 

@@ -104,19 +104,30 @@ def test_rmsprop_effective_step_recovers_when_gradients_shrink(device):
 
 @SETTINGS
 @given(seed=st.integers(0, 2**32 - 1), lr=st.floats(1e-4, 0.1), scale=st.sampled_from([1e-3, 1.0, 1e3]),
-       beta1=st.floats(0.0, 0.99), beta2=st.floats(0.9, 0.9999), decoupled=st.booleans())
-def test_adam_first_step_is_about_lr_per_coordinate(device, seed, lr, scale, beta1, beta2, decoupled):
-    """Bias correction makes the first step lr * dx / (|dx| + eps), whatever dx's size."""
+       beta1=st.floats(0.0, 0.99), beta2=st.floats(0.9, 0.9999), decoupled=st.booleans(),
+       wd=st.sampled_from([0.0, 1e-2, 0.5]))
+def test_adam_first_step_is_about_lr_per_coordinate(device, seed, lr, scale, beta1, beta2, decoupled, wd):
+    """Bias correction makes the first step lr * dx / (|dx| + eps), whatever dx's size.
+
+    Adam decays through the gradient (dx = g + wd * x, then scaled); AdamW decays the
+    weights directly (x *= 1 - lr * wd) and scales g alone: a plain-NumPy transcription."""
     rng = np.random.default_rng(seed)
     g = rng.choice([-1.0, 1.0], 6) * rng.uniform(0.1, 10.0, 6) * scale
     x0 = rng.standard_normal(6)
     p = tl.Tensor(x0.copy(), requires_grad=True, device=device)
     cls = optim.AdamW if decoupled else optim.Adam
-    opt = cls([p], lr=lr, betas=(beta1, beta2), weight_decay=0.0)
+    opt = cls([p], lr=lr, betas=(beta1, beta2), weight_decay=wd)
     p.grad = tl.Tensor(g, device=device)
     opt.step()
-    step = p.numpy() - x0
-    np.testing.assert_allclose(step, -lr * np.sign(g), rtol=1e-4)
+    eps = 1e-8
+    if decoupled:
+        expected = x0 * (1 - lr * wd) - lr * g / (np.abs(g) + eps)
+    else:
+        dx = g + wd * x0
+        expected = x0 - lr * dx / (np.abs(dx) + eps)
+    np.testing.assert_allclose(p.numpy(), expected, rtol=1e-6, atol=1e-9)
+    if wd == 0:
+        np.testing.assert_allclose(p.numpy() - x0, -lr * np.sign(g), rtol=1e-4)
 
 
 def rosenbrock(p):
