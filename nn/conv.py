@@ -42,8 +42,9 @@ class Conv2d(Module):
         init.pytorch_default_(self.weight, self.bias)
 
     def forward(self, x: Tensor) -> Tensor:
-        return im2col.convolve(f"Conv2d({self.extra_repr()})", x, self.weight, self.bias, self.stride,
-                               self.padding, self.dilation, self.groups)
+        # the module itself names the layer in errors: formatted only when one is raised
+        return im2col.convolve(self, x, self.weight, self.bias, self.stride, self.padding, self.dilation,
+                               self.groups)
 
     def extra_repr(self) -> str:
         return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}, "
@@ -60,8 +61,7 @@ class _Pool2d(Module):
         self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
 
     def forward(self, x: Tensor) -> Tensor:
-        return im2col.pool(f"{type(self).__name__}({self.extra_repr()})", self._op, x, self.kernel_size,
-                           self.stride, self.padding)
+        return im2col.pool(self, self._op, x, self.kernel_size, self.stride, self.padding)
 
     def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"

@@ -236,8 +236,9 @@ class AveragePooling(Function):
         return unpad(gimg, geom)
 
 
-def convolve(owner: str, x, weight, bias, stride, padding, dilation, groups: int):
-    """``Convolution`` of Tensors after every check, errors naming ``owner`` (the layer or op)."""
+def convolve(owner, x, weight, bias, stride, padding, dilation, groups: int):
+    """``Convolution`` of Tensors after every check, errors naming ``owner`` (the op's name, or
+    the layer itself, whose repr is made only if an error is raised)."""
     check_images(owner, x)
     groups = check_int(owner, "groups", groups)
     if weight.ndim != 4:
@@ -257,7 +258,7 @@ def convolve(owner: str, x, weight, bias, stride, padding, dilation, groups: int
     return Convolution.apply(*tensors, geom=geom, groups=groups)
 
 
-def pool(owner: str, op: type, x, kernel_size, stride, padding):
+def pool(owner, op: type, x, kernel_size, stride, padding):
     """Max or average pooling (``op``) after every check."""
     check_images(owner, x)
     kernel, stride, padding = pool_args(owner, kernel_size, stride, padding)

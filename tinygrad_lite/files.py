@@ -107,7 +107,7 @@ def to_json(obj, default: Callable | None = None):
         return os.fspath(obj)
     if default is None:
         raise TypeError(f"to_json: cannot write an object of type {type(obj).__name__} as JSON")
-    return to_json(default(obj))
+    return to_json(default(obj), default)
 
 
 def write_json(path: str | os.PathLike, obj, indent: int | None = 1, default: Callable | None = None) -> Path:

@@ -24,11 +24,6 @@ from .stages import border_warnings
 __all__ = ["grid_points", "grid_search", "random_search", "run_trials", "trial_streams"]
 
 
-def _check_int(x: Any, name: str, fn: str, low: int) -> int:
-    return check_int(fn, name, x, low)
-    return int(x)
-
-
 def trial_streams(seed: int, n: int) -> list[tuple[np.random.Generator, int]]:
     """For each trial i: a Generator for its hyperparameters and a 32-bit seed for the objective,
     both spawned from ``SeedSequence(seed).spawn(n)[i]`` (trial i does not depend on n)."""

@@ -25,10 +25,6 @@ def _check_rng(rng: Any, name: str) -> None:
         raise TypeError(f"{name}.sample: expected a numpy.random.Generator, got {type(rng).__name__}")
 
 
-def _check_k(k: Any, name: str) -> int:
-    return check_int(f"{name}.grid", "k", k)
-
-
 class Space:
     """Base class of a one-dimensional search space."""
 
@@ -90,7 +86,7 @@ class Uniform(Space):
 
     def grid(self, k: int) -> list[float]:
         """k points evenly spaced on the sampling scale, ends included (k = 1: the middle)."""
-        k = _check_k(k, type(self).__name__)
+        k = check_int(f"{type(self).__name__}.grid", "k", k)
         a, b = self.scale_bounds
         if k == 1:
             return [self._clip(self.from_scale((a + b) / 2))]
