@@ -26,6 +26,8 @@ import timing
 from convnet import MODELS, implementations
 from timing import cpu_case, interleaved
 
+from tinygrad_lite.files import write_json
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 BATCHES = (64, 256)
 SECTIONS = ("mlp", "convnet", "ops", "gpu")  # mlp and convnet: the step, then its memory
@@ -228,8 +230,7 @@ def main(argv=None) -> dict | None:
     if not path:
         print("\nnot saved: pass --json PATH to save the results of a partial run")
     else:
-        with open(path, "w") as f:
-            json.dump(results, f, indent=1)
+        write_json(path, results)
         print(f"\nsaved {path}")
     return results
 

@@ -94,6 +94,8 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     if x.ndim == 0 or x.shape[-1] != weight.shape[1]:
         raise ValueError(f"linear: expected input of shape (..., {weight.shape[1]}) for weight of "
                          f"shape {weight.shape}, got input of shape {x.shape}")
+    if x.dtype.kind != "f":  # NumPy would compute int @ float32 in float64; PyTorch refuses it too
+        raise TypeError(f"linear: expected a float input, got dtype {x.dtype}; convert it with x.float()")
     if bias is None:
         return fused.Linear.apply(x, weight)
     if bias.shape != (weight.shape[0],):

@@ -96,7 +96,7 @@ def check_images(owner: str, x) -> None:
     if x.ndim != 4:
         raise ValueError(f"{owner}: expected input of shape (N, C, H, W), got {x.shape}")
     if x.dtype.kind != "f":
-        raise TypeError(f"{owner}: expected a float input, got dtype {x.dtype}")
+        raise TypeError(f"{owner}: expected a float input, got dtype {x.dtype}; convert it with x.float()")
 
 
 def pad(x, geom: Geometry, value: float = 0.0):

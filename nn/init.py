@@ -1,4 +1,5 @@
-"""Weight initialisation, in place, drawing from the device's seeded generator.
+"""Weight initialisation, in place, drawing from the device's seeded generator (in the
+weight's dtype; float16 weights get float32 draws, cast, as NumPy draws no float16).
 
 For a weight of shape (out_features, in_features, *k): fan_in = in_features * prod(k),
 fan_out = out_features * prod(k).

@@ -71,6 +71,9 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__}.forward is not defined")
 
     def __call__(self, *args, **kwargs):
+        if args and type(args[0]) is not Tensor and backend.device_of(args[0]) is not None:
+            raise TypeError(f"{type(self).__name__}: the input is a {type(args[0]).__name__}, not a Tensor; "
+                            "wrap it: model(tl.Tensor(x)) (or tl.as_tensor(x) to avoid a copy)")
         return self.forward(*args, **kwargs)
 
     # ------------------------------------------------------------ registration
@@ -216,8 +219,7 @@ class Module:
                     if t is None or id(t) in seen:
                         continue
                     seen.add(id(t))
-                    t.data = convert(t)
-                    t.device = backend.device_of(t.data)
+                    t.set_(convert(t))
                     if t.grad is not None:
                         t.grad = as_tensor(convert(t.grad), device=t.device)
         return self
@@ -274,7 +276,7 @@ class Module:
             if k in state:
                 staged.append((t, _staged_array(k, t, state[k])))
         for t, array in staged:
-            t.data = array
+            t.set_(array)
         return IncompatibleKeys(missing, unexpected)
 
     # ------------------------------------------------------------ repr

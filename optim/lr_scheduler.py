@@ -13,6 +13,15 @@ the scheduler is made) and ``t`` the number of ``step()`` calls so far
 plus ``ReduceLROnPlateau`` ("whenever the validation accuracy tops off") and
 ``CosineAnnealingLR`` with an optional linear warm-up. Schedulers only write
 ``group["lr"]``; the optimizer reads it at every step.
+
+Chaining (PyTorch's "chainable form"): each ``step()`` computes the new lr from the
+group's *current* lr, ``lr_t = lr_{t-1} * f(t) / f(t-1)`` with ``f`` the schedule's
+closed-form factor, never from ``lr0`` afresh. Alone, a scheduler therefore follows its
+closed form; two on one optimizer compose (``StepLR(s, g1)`` and ``ExponentialLR(g2)``,
+both stepped each epoch, give ``lr0 * g1 ** (t // s) * g2 ** t``); and an lr set by hand
+(``opt.param_groups[0]["lr"] = x``) stays, scaled by the later steps. Cosine annealing
+scales the distance to ``eta_min`` instead, as PyTorch's recursive form does. With
+several schedulers, load their state dicts in the order they step (each writes its last lr).
 """
 from __future__ import annotations
 
@@ -30,10 +39,12 @@ def _check_optimizer(owner: str, optimizer) -> None:
 
 
 class LRScheduler:
-    """Base class: ``lr_t = lr_at(lr0, t)`` in closed form for each group.
+    """Base class: each ``step()`` advances ``t`` by one and writes ``next_lr(lr, t)`` into
+    each group, ``lr`` being the group's current lr (chainable, see the module docstring).
 
-    Making the scheduler writes ``lr_at(lr0, 0)``; each ``step()`` advances ``t``
-    by one and writes ``lr_at(lr0, t)``. Subclasses define ``lr_at``.
+    Making the scheduler writes ``next_lr(lr, 0)`` (the lr itself, except during a warm-up).
+    Subclasses define ``factor(t)``, the multiplier from step t - 1 to step t (and the
+    initial one at t = 0), or ``next_lr`` itself.
     """
 
     def __init__(self, optimizer: Optimizer):
@@ -41,13 +52,17 @@ class LRScheduler:
         self.optimizer = optimizer
         self.base_lrs = [float(group["lr"]) for group in optimizer.param_groups]
         self.last_epoch = 0
-        self._set_lrs(self._closed_form())
+        self._set_lrs(self._next_lrs())
 
-    def lr_at(self, lr0: float, t: int) -> float:
-        raise NotImplementedError(f"{type(self).__name__}.lr_at")
+    def factor(self, t: int) -> float:
+        raise NotImplementedError(f"{type(self).__name__}.factor")
 
-    def _closed_form(self) -> list:
-        return [self.lr_at(lr0, self.last_epoch) for lr0 in self.base_lrs]
+    def next_lr(self, lr: float, t: int) -> float:
+        """The lr at step ``t`` from the group's lr before it."""
+        return lr * self.factor(t)
+
+    def _next_lrs(self) -> list:
+        return [self.next_lr(float(group["lr"]), self.last_epoch) for group in self.optimizer.param_groups]
 
     def _set_lrs(self, lrs: list) -> None:
         self._last_lr = [float(lr) for lr in lrs]
@@ -57,7 +72,7 @@ class LRScheduler:
     def step(self) -> None:
         """Advance one epoch (or iteration) and write the new learning rates."""
         self.last_epoch += 1
-        self._set_lrs(self._closed_form())
+        self._set_lrs(self._next_lrs())
 
     def get_last_lr(self) -> list:
         """The learning rates last written, one per group."""
@@ -78,7 +93,8 @@ class LRScheduler:
 
 
 class StepLR(LRScheduler):
-    """Step decay: ``lr_t = lr0 * gamma ** (t // step_size)``.
+    """Step decay: ``lr_t = lr0 * gamma ** (t // step_size)``, chained as
+    ``lr_t = lr_{t-1} * gamma`` when ``t`` is a multiple of ``step_size``, else unchanged.
 
     The lecture's "decay learning rate by half every few epochs" is ``gamma=0.5``.
     """
@@ -88,23 +104,25 @@ class StepLR(LRScheduler):
         self.gamma = check_real("StepLR", "gamma", gamma, 0.0, low_open=True)
         super().__init__(optimizer)
 
-    def lr_at(self, lr0: float, t: int) -> float:
-        return lr0 * self.gamma ** (t // self.step_size)
+    def factor(self, t: int) -> float:
+        return self.gamma if t > 0 and t % self.step_size == 0 else 1.0
 
 
 class ExponentialLR(LRScheduler):
-    """PyTorch's exponential decay: ``lr_t = lr0 * gamma ** t``; ``gamma = exp(-k)``."""
+    """PyTorch's exponential decay: ``lr_t = lr0 * gamma ** t`` (``lr_t = lr_{t-1} * gamma``);
+    ``gamma = exp(-k)``."""
 
     def __init__(self, optimizer: Optimizer, gamma: float):
         self.gamma = check_real("ExponentialLR", "gamma", gamma, 0.0, low_open=True)
         super().__init__(optimizer)
 
-    def lr_at(self, lr0: float, t: int) -> float:
-        return lr0 * self.gamma**t
+    def factor(self, t: int) -> float:
+        return self.gamma if t > 0 else 1.0
 
 
 class ExponentialDecayLR(LRScheduler):
-    r"""The lecture's exponential decay :math:`\alpha = \alpha_0 e^{-kt}`: ``lr_t = lr0 * exp(-k * t)``.
+    r"""The lecture's exponential decay :math:`\alpha = \alpha_0 e^{-kt}`: ``lr_t = lr0 * exp(-k * t)``
+    (``lr_t = lr_{t-1} * exp(-k)``).
 
     The same schedule as ``ExponentialLR(gamma=exp(-k))``, in the lecture's parameter.
     """
@@ -113,32 +131,35 @@ class ExponentialDecayLR(LRScheduler):
         self.k = check_real("ExponentialDecayLR", "k", k, 0.0)
         super().__init__(optimizer)
 
-    def lr_at(self, lr0: float, t: int) -> float:
-        return lr0 * math.exp(-self.k * t)
+    def factor(self, t: int) -> float:
+        return math.exp(-self.k) if t > 0 else 1.0
 
 
 class InverseTimeLR(LRScheduler):
-    r"""The lecture's 1/t decay :math:`\alpha = \alpha_0 / (1 + kt)`: ``lr_t = lr0 / (1 + k * t)``."""
+    r"""The lecture's 1/t decay :math:`\alpha = \alpha_0 / (1 + kt)`: ``lr_t = lr0 / (1 + k * t)``
+    (``lr_t = lr_{t-1} * (1 + k (t - 1)) / (1 + k t)``)."""
 
     def __init__(self, optimizer: Optimizer, k: float):
         self.k = check_real("InverseTimeLR", "k", k, 0.0)
         super().__init__(optimizer)
 
-    def lr_at(self, lr0: float, t: int) -> float:
-        return lr0 / (1.0 + self.k * t)
+    def factor(self, t: int) -> float:
+        return (1.0 + self.k * (t - 1)) / (1.0 + self.k * t) if t > 0 else 1.0
 
 
 class CosineAnnealingLR(LRScheduler):
     r"""Cosine annealing from ``lr0`` to ``eta_min`` over ``T_max`` steps, after an optional warm-up.
 
-    With ``W = warmup_steps``::
+    With ``W = warmup_steps`` and ``c(t) = (1 + cos(pi * (t - W) / (T_max - W))) / 2``, alone::
 
         t < W:            lr_t = lr0 * (t + 1) / (W + 1)          (linear ramp up to lr0)
-        W <= t <= T_max:  lr_t = eta_min + (lr0 - eta_min) * (1 + cos(pi * (t - W) / (T_max - W))) / 2
+        W <= t <= T_max:  lr_t = eta_min + (lr0 - eta_min) * c(t)
         t > T_max:        lr_t = eta_min
 
-    With ``W = 0`` and ``t <= T_max`` this is PyTorch's ``CosineAnnealingLR``
-    (which, past ``T_max``, rises again instead of staying at ``eta_min``).
+    Chained, as PyTorch's recursive form: the ramp multiplies the current lr by
+    ``(t + 1) / t``, the annealing sets ``lr_t = eta_min + (lr_{t-1} - eta_min) * c(t) / c(t-1)``
+    and past ``T_max`` the lr is left as it is. With ``W = 0`` and ``t <= T_max`` this is
+    PyTorch's ``CosineAnnealingLR`` (which, past ``T_max``, rises again instead of staying).
     """
 
     def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0, warmup_steps: int = 0):
@@ -150,13 +171,17 @@ class CosineAnnealingLR(LRScheduler):
         self.eta_min = check_real(owner, "eta_min", eta_min, 0.0)
         super().__init__(optimizer)
 
-    def lr_at(self, lr0: float, t: int) -> float:
+    def _cosine(self, t: int) -> float:
         w = self.warmup_steps
-        if t < w:
-            return lr0 * (t + 1) / (w + 1)
+        return (1 + math.cos(math.pi * (t - w) / (self.T_max - w))) / 2
+
+    def next_lr(self, lr: float, t: int) -> float:
+        w = self.warmup_steps
+        if t <= w:  # the ramp: lr0 / (W + 1) when made, times (t + 1) / t up to lr0 at t = W
+            return lr / (w + 1) if t == 0 else lr * (t + 1) / t
         if t > self.T_max:
-            return self.eta_min
-        return self.eta_min + (lr0 - self.eta_min) * (1 + math.cos(math.pi * (t - w) / (self.T_max - w))) / 2
+            return lr
+        return self.eta_min + (lr - self.eta_min) * (self._cosine(t) / self._cosine(t - 1))
 
 
 class ReduceLROnPlateau(LRScheduler):
@@ -196,8 +221,8 @@ class ReduceLROnPlateau(LRScheduler):
         self.num_bad_epochs = self.cooldown_counter = 0
         super().__init__(optimizer)
 
-    def _closed_form(self) -> list:
-        return [group["lr"] for group in self.optimizer.param_groups]  # no schedule: keep the lrs
+    def next_lr(self, lr: float, t: int) -> float:
+        return lr  # no schedule: step(metric) changes the lrs
 
     def is_better(self, metric: float) -> bool:
         rel = self.threshold_mode == "rel"
@@ -216,7 +241,7 @@ class ReduceLROnPlateau(LRScheduler):
         if self.cooldown_counter > 0:
             self.cooldown_counter -= 1
             self.num_bad_epochs = 0
-        lrs = self._closed_form()
+        lrs = self._next_lrs()
         if self.num_bad_epochs > self.patience:
             reduced = [max(lr * self.factor, low) for lr, low in zip(lrs, self.min_lrs)]
             lrs = [new if lr - new > self.eps else lr for lr, new in zip(lrs, reduced)]

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from tinygrad_lite import backend
+from tinygrad_lite import autograd, backend
 from tinygrad_lite.backend import xp_of
 from tinygrad_lite.checks import check_real
 from tinygrad_lite.tensor import Tensor
@@ -151,7 +151,7 @@ class Optimizer:
         ``closure`` re-evaluates the loss (and its gradients) before the update.
         """
         loss = closure() if closure is not None else None
-        placed_for = self._placed_for
+        placed_for, written = self._placed_for, []
         for group in self.param_groups:
             for p in group["params"]:
                 grad = p.grad
@@ -165,6 +165,9 @@ class Optimizer:
                 if state is None or placed_for.get(p) is not x:  # first step, or p.data replaced (moved)
                     state = self._place_state(p, x)
                 self._update(x, g, state, group)
+                written.append(x)
+        # a graph kept from before this step (retain_graph) saved the old values: its backward must refuse
+        autograd.mark_written(*written)
         return loss
 
     def _place_state(self, p, x) -> dict:

@@ -1,7 +1,7 @@
 """The shape of the code base: imports point one way, and files stay small.
 
     base      files, checks                      (import nothing of the library)
-    core      backend, autograd, ops, tensor, factory, gradcheck
+    core      backend, autograd, ops, inplace, interop, tensor, factory, gradcheck
     nn, optim tinygrad_lite.nn, tinygrad_lite.optim
     toolkit   data <- train <- hparam
     users     demos/, benchmarks/
@@ -18,14 +18,16 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-CORE = ("backend", "autograd", "ops", "tensor", "factory", "gradcheck")
+CORE = ("backend", "autograd", "ops", "inplace", "interop", "tensor", "factory", "gradcheck")
 # layer -> (group, rank): a module may import its own group and groups of a lower rank
 LAYERS = {"files": ("base", 0), "checks": ("base", 0), **dict.fromkeys(CORE, ("core", 1)),
           "nn": ("nn", 2), "optim": ("optim", 2), "data": ("data", 3), "train": ("train", 4),
           "hparam": ("hparam", 5)}
 RANK = {name: rank for name, (_, rank) in LAYERS.items()}
+# the differentiable core; Tensor's in-place and Python/NumPy protocols are mixins of their own
+# (inplace.py, interop.py). 900 until the in-place write check and backward's errors came in.
 ENGINE = ("autograd.py", "ops.py", "tensor.py")
-ENGINE_BUDGET = 900
+ENGINE_BUDGET = 1050
 FILE_BUDGET = 400
 
 

@@ -100,3 +100,30 @@ def test_pair_checks_ranks_and_types(tmp_path, images):
 def test_parse_idx_names_source():
     with pytest.raises(ValueError, match="^mem: "):
         parse_idx(b"\x01\x00\x08\x01", "mem")
+
+
+@pytest.mark.parametrize("dims, itemsize_code", [
+    ((65536,) * 4, 0x08),        # 2**64 elements: wraps to 0 in 64-bit arithmetic, matching an empty payload
+    ((4294967295,) * 3, 0x0E),   # far beyond any file; the product overflows int64
+    ((2**31, 2**31, 4), 0x0D),   # 2**64 bytes once multiplied by the 4-byte element size
+])
+def test_oversized_header_names_file_and_sizes(tmp_path, dims, itemsize_code):
+    """Header sizes are compared with the file size in exact integer arithmetic."""
+    header = struct.pack(">BBBB", 0, 0, itemsize_code, len(dims)) + struct.pack(f">{len(dims)}I", *dims)
+    path = write(tmp_path / "huge.idx", header, False)  # a header and no payload
+    elements = 1
+    for d in dims:
+        elements *= d
+    nbytes = elements * np.dtype(CODES[itemsize_code]).itemsize
+    with pytest.raises(ValueError, match="payload truncated") as err:
+        read_idx(path)
+    msg = str(err.value)
+    assert str(path) in msg and str(dims) in msg and f"needs {nbytes} bytes" in msg and "found 0" in msg
+
+
+@pytest.mark.parametrize("data", [b"", b"\x00", b"<html>404 not found</html>", bytes(range(256))])
+def test_garbage_file_names_file(tmp_path, data):
+    path = write(tmp_path / "junk.idx", data, False)
+    with pytest.raises(ValueError) as err:
+        read_idx(path)
+    assert str(err.value).startswith(f"{path}: ")

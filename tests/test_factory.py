@@ -60,6 +60,42 @@ def test_rng_state_round_trip(device):
     np.testing.assert_array_equal(tl.randn(4, device=device).numpy(), a)
 
 
+def test_float32_and_float64_draws_are_numpys_streams():
+    """The draws are NumPy's default_rng(seed) streams, in the dtype asked for (seeds stay valid)."""
+    for dtype in (np.float32, np.float64):
+        tl.manual_seed(5)
+        u, n = tl.rand(3, 4, dtype=dtype).numpy(), tl.randn(6, dtype=dtype).numpy()
+        rng = np.random.default_rng(5)
+        np.testing.assert_array_equal(u, rng.random((3, 4), dtype=dtype))
+        np.testing.assert_array_equal(n, rng.standard_normal(6, dtype=dtype))
+        assert u.dtype == n.dtype == dtype
+
+
+def test_float16_draws_are_float32_draws_cast():
+    """NumPy's generators refuse float16: draw in float32, then cast (uniform ones floored to
+    multiples of 2^-11, PyTorch's half-precision grid, since rounding could give 1.0)."""
+    tl.manual_seed(8)
+    u, n = tl.rand(4000, dtype=np.float16).numpy(), tl.randn(50, dtype="float16").numpy()
+    rng = np.random.default_rng(8)
+    np.testing.assert_array_equal(u, np.floor(rng.random(4000, dtype=np.float32) * 2048) / 2048)
+    np.testing.assert_array_equal(n, rng.standard_normal(50, dtype=np.float32).astype(np.float16))
+    assert u.dtype == n.dtype == np.float16
+
+
+def test_float16_random_factories(device):
+    tl.manual_seed(0)
+    u, n = tl.rand(20000, dtype=np.float16, device=device), tl.randn(100, 200, dtype=np.float16, device=device)
+    assert u.dtype == n.dtype == np.float16 and u.device == n.device == device
+    u, n = u.numpy().astype(np.float64), n.numpy().astype(np.float64)
+    # P(u32 >= 1 - 2^-12) = 2^-12: a plain cast would give about five 1.0s among 20000
+    assert u.min() >= 0 and u.max() < 1 and abs(u.mean() - 0.5) < 0.02
+    assert abs(n.mean()) < 0.03 and abs(n.std() - 1) < 0.03
+    t = tl.zeros(3, 5, dtype=np.float16, device=device)
+    for like in (tl.rand_like(t), tl.randn_like(t)):
+        assert like.shape == (3, 5) and like.dtype == np.float16 and like.device == device
+        assert np.isfinite(like.numpy()).all()
+
+
 # ---------------------------------------------------------------- as_tensor and to_numpy
 def test_as_tensor_shares_memory_with_an_array_on_its_device(device):
     a = backend.to_device(np.arange(6, dtype=np.float32).reshape(2, 3), device)

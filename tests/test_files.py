@@ -71,26 +71,61 @@ except OSError as e:
     assert path.read_bytes() == b"old" and _leftovers(tmp_path) == []
 
 
-def test_a_process_killed_mid_write_leaves_the_old_file(tmp_path):
-    path = tmp_path / "ckpt.bin"
-    path.write_bytes(b"old")
-    code = f"""
+_WRITER = """
 import os, signal, sys
 from tinygrad_lite.files import atomic_write
-with atomic_write({str(path)!r}) as f:
+with atomic_write(sys.argv[1]) as f:
     f.write(b"half")
     f.flush()
     print("writing", flush=True)
-    os.kill(os.getpid(), signal.SIGKILL)
+    if sys.argv[2] == "kill":
+        os.kill(os.getpid(), signal.SIGKILL)
+    sys.stdin.readline()  # a live writer: holds its temporary file until told to finish
+    f.write(b" and the rest")
 """
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
-    assert out.returncode == -signal.SIGKILL and "writing" in out.stdout
-    assert path.read_bytes() == b"old"
-    # a kill cannot clean up: what stays is a hidden temporary named after the target
-    assert all(name.startswith(".ckpt.bin.") for name in _leftovers(tmp_path))
+
+
+def _killed_writer(path: Path) -> None:
+    out = subprocess.run([sys.executable, "-c", _WRITER, str(path), "kill"], capture_output=True, text=True,
+                         timeout=60, check=False)
+    assert out.returncode == -signal.SIGKILL and "writing" in out.stdout, out.stderr
+
+
+def test_a_process_killed_mid_write_leaves_the_old_file_until_the_next_save_cleans_up(tmp_path):
+    path, other = tmp_path / "ckpt.bin", tmp_path / "ckpt.bin.bak"  # "other" shares the name's start
+    path.write_bytes(b"old")
+    _killed_writer(path)
+    _killed_writer(other)
+    assert path.read_bytes() == b"old" and not other.exists()
+    # a kill cannot clean up: what stays is one hidden temporary per target, named after it
+    left = _leftovers(tmp_path)
+    assert len(left) == 2 and sum(n.startswith(".ckpt.bin.bak.") for n in left) == 1, left
     with atomic_write(path) as f:
         f.write(b"new")
     assert path.read_bytes() == b"new"
+    # the next successful save of the same target removes the dead writer's temporary, and only it
+    assert len(_leftovers(tmp_path)) == 1 and _leftovers(tmp_path)[0].startswith(".ckpt.bin.bak."), left
+    with atomic_write(other) as f:
+        f.write(b"bak")
+    assert _leftovers(tmp_path) == [] and sorted(os.listdir(tmp_path)) == ["ckpt.bin", "ckpt.bin.bak"]
+
+
+def test_a_live_writers_temporary_is_not_removed(tmp_path):
+    path = tmp_path / "state.bin"
+    live = subprocess.Popen([sys.executable, "-c", _WRITER, str(path), "live"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        assert live.stdout.readline() == "writing\n"
+        theirs = _leftovers(tmp_path)
+        assert len(theirs) == 1
+        with atomic_write(path) as f:  # a concurrent save of the same target
+            f.write(b"mine")
+        assert path.read_bytes() == b"mine" and _leftovers(tmp_path) == theirs
+        live.communicate("go\n", timeout=60)
+    finally:
+        live.kill()
+        live.wait()
+    assert live.returncode == 0 and path.read_bytes() == b"half and the rest" and _leftovers(tmp_path) == []
 
 
 def test_json_is_strict_and_non_finite_floats_round_trip(tmp_path):

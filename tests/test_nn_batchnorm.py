@@ -147,3 +147,45 @@ def test_gradient_of_normalized_output_matches_closed_form():
     x_hat = (x - x.mean()) / np.sqrt(var + EPS)
     ref = (c - c.mean() - x_hat * (c * x_hat).mean()) / np.sqrt(var + EPS)
     np.testing.assert_allclose(t.grad.numpy(), ref, rtol=1e-9)
+
+
+@pytest.mark.parametrize("kind", ["1d", "1d_ncl", "2d"])
+def test_momentum_none_is_the_cumulative_moving_average(device, kind):
+    """PyTorch's momentum=None: running <- running + (batch - running) / num_batches_tracked,
+    the plain mean of every batch's statistics so far (the initial 0 and 1 count for nothing)."""
+    shape, layer = {"1d": ((6, 3), nn.BatchNorm1d), "1d_ncl": ((4, 3, 5), nn.BatchNorm1d),
+                    "2d": ((4, 3, 2, 5), nn.BatchNorm2d)}[kind]
+    axes = (0,) + tuple(range(2, len(shape)))
+    m = int(np.prod(shape)) // 3
+    bn = layer(3, momentum=None, device=device).double()
+    assert bn.num_batches_tracked.dtype == np.int64 and bn.num_batches_tracked.item() == 0
+    rng = np.random.default_rng(6)
+    mean, var, batch_means, batch_vars = np.zeros(3), np.ones(3), [], []
+    for n in range(1, 6):
+        x = rng.normal(n, 1 + n, shape)
+        bn(tl.Tensor(x, device=device))
+        batch_means.append(x.mean(axis=axes))
+        batch_vars.append(x.var(axis=axes) * m / (m - 1))
+        mean = mean + (batch_means[-1] - mean) / n
+        var = var + (batch_vars[-1] - var) / n
+        assert bn.num_batches_tracked.item() == n
+        np.testing.assert_allclose(bn.running_mean.numpy(), mean, rtol=1e-12)
+        np.testing.assert_allclose(bn.running_var.numpy(), var, rtol=1e-12)
+    np.testing.assert_allclose(mean, np.mean(batch_means, axis=0), rtol=1e-12)  # the transcription is the mean
+    np.testing.assert_allclose(var, np.mean(batch_vars, axis=0), rtol=1e-12)
+    bn.eval()
+    bn(tl.Tensor(rng.normal(size=shape), device=device))
+    assert bn.num_batches_tracked.item() == 5  # eval counts nothing
+
+
+def test_num_batches_tracked_is_an_int_buffer_counted_by_training_batches(device):
+    """As PyTorch's: in the state dict, int64 through astype, not counted by a refused batch."""
+    bn = nn.BatchNorm1d(3, device=device)
+    assert "num_batches_tracked" in bn.state_dict()
+    bn(tl.randn(4, 3, device=device))
+    with pytest.raises(ValueError, match="at least 2 values per channel"):
+        bn(tl.ones(1, 3, device=device))
+    assert bn.num_batches_tracked.item() == 1
+    bn.astype(np.float16)
+    assert bn.num_batches_tracked.dtype == np.int64 and bn.running_mean.dtype == np.float16
+    assert "momentum=None" in repr(nn.BatchNorm1d(3, momentum=None))

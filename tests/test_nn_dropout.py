@@ -95,3 +95,34 @@ def test_dropout_gradcheck(device):
     x = tl.randn(3, 4, dtype="float64", device=device, requires_grad=True)
     assert tl.gradcheck(fn, x)
     assert fn(x).dtype == np.float64
+
+
+@pytest.mark.parametrize("make", [lambda: nn.Dropout("0.5"), lambda: nn.Dropout2d("0.5"), lambda: nn.Dropout(None),
+                                  lambda: F.dropout(tl.ones(2, 2), "0.5"),
+                                  lambda: F.dropout2d(tl.ones(1, 2, 2, 2), "0.5")])
+def test_a_probability_that_is_not_a_number_is_a_type_error_naming_p(make):
+    with pytest.raises(TypeError, match=r"[dD]ropout2?d?: p must be a finite number in \[0, 1\], got"):
+        make()
+
+
+@pytest.mark.parametrize("layer, shape", [(nn.Dropout, (40, 50)), (nn.Dropout2d, (8, 250, 1, 2))])
+def test_float16_training_forward_and_backward(device, layer, shape):
+    """float16 in, float16 out and float16 gradients, with the forward's mask; the kept
+    fraction within binomial bounds of 1 - p."""
+    tl.manual_seed(12)
+    p, n_masks = 0.3, shape[0] * shape[1]
+    x = tl.Tensor(np.linspace(0.5, 3.0, math.prod(shape)).reshape(shape), dtype="float16", device=device,
+                  requires_grad=True)
+    out = layer(p)(x)
+    assert out.dtype == np.float16
+    g = tl.Tensor(np.linspace(-1, 1, math.prod(shape)).reshape(shape), dtype="float16", device=device)
+    out.backward(g)
+    assert x.grad.dtype == np.float16
+    o, xs = out.numpy().astype(np.float64), x.numpy().astype(np.float64)
+    kept = o != 0
+    scale = np.float64(np.float16(1 / (1 - p)))  # the mask holds 1 / (1 - p) in float16
+    np.testing.assert_allclose(o[kept], xs[kept] * scale, rtol=1e-3)
+    np.testing.assert_allclose(x.grad.numpy().astype(np.float64), g.numpy() * kept * scale, rtol=1e-3, atol=1e-6)
+    kept_masks = kept.reshape(n_masks, -1).all(axis=1).sum()
+    assert np.array_equal(kept.reshape(n_masks, -1).any(axis=1), kept.reshape(n_masks, -1).all(axis=1))
+    assert abs(kept_masks - n_masks * (1 - p)) <= Z * math.sqrt(n_masks * p * (1 - p))

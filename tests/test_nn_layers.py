@@ -178,3 +178,40 @@ def test_softmax_modules():
     np.testing.assert_allclose(p, ref, rtol=1e-6, atol=1e-30)
     np.testing.assert_allclose(nn.LogSoftmax()(tl.Tensor([[1.0, 2.0]])).numpy(),
                                [[1 - np.log(np.e + np.e**2), 2 - np.log(np.e + np.e**2)]], rtol=1e-6)
+
+
+@pytest.mark.parametrize("make", [lambda d: nn.Linear(64, 32, dtype=np.float16, device=d),
+                                  lambda d: nn.Conv2d(4, 8, 4, dtype="float16", device=d)])
+def test_layers_made_in_float16(device, make):
+    """PyTorch's default init, drawn in float32 and cast: U(-1/sqrt(fan_in), 1/sqrt(fan_in)), fan_in 64."""
+    tl.manual_seed(2)
+    layer = make(device)
+    for p in layer.parameters():
+        values = p.numpy().astype(np.float64)
+        assert p.dtype == np.float16 and p.device == device
+        assert np.abs(values).max() <= 1 / 8 * (1 + 2e-3) and values.std() > 0.5 / 8 / math.sqrt(3)
+
+
+def test_float16_mlp_forward_and_backward_give_float16_gradients(device):
+    """Linear -> ReLU -> Linear -> mean squared output, all float16, against float64 math on the
+    same (float16) weights and input."""
+    tl.manual_seed(3)
+    model = nn.Sequential(nn.Linear(6, 16, device=device), nn.ReLU(), nn.Linear(16, 3, device=device))
+    model.astype(np.float16)
+    x = tl.randn(5, 6, dtype=np.float16, device=device)
+    loss = (model(x) ** 2).mean()
+    loss.backward()
+    assert loss.dtype == np.float16
+    w1, b1, w2, b2 = (p.numpy().astype(np.float64) for p in model.parameters())
+    xs = x.numpy().astype(np.float64)
+    h = xs @ w1.T + b1
+    a = np.maximum(h, 0)
+    out = a @ w2.T + b2
+    g_out = 2 * out / out.size
+    g_a = g_out @ w2
+    g_h = g_a * (h > 0)
+    expected = [g_h.T @ xs, g_h.sum(0), g_out.T @ a, g_out.sum(0)]
+    assert loss.item() == pytest.approx((out ** 2).mean(), rel=1e-2)
+    for p, ref in zip(model.parameters(), expected):
+        assert p.grad.dtype == np.float16
+        np.testing.assert_allclose(p.grad.numpy().astype(np.float64), ref, rtol=2e-2, atol=2e-3 * np.abs(ref).max())

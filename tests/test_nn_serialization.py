@@ -1,6 +1,8 @@
-"""nn.save / nn.load: .npz round trip, atomic writes, no pickle."""
+"""nn.save / nn.load: .npz round trip, atomic writes, no pickle, damaged files named."""
+import io
 import os
 import pickle
+import re
 import zipfile
 
 import numpy as np
@@ -126,3 +128,109 @@ def test_archive_layout_is_numpy_npz(tmp_path):
     nn.save({"layer.weight": np.eye(2, dtype=np.float32)}, path)
     with zipfile.ZipFile(path) as zf:
         assert zf.namelist() == ["layer.weight.npy"]
+
+
+def test_every_key_round_trips_exactly(tmp_path):
+    """Keys that look like archive names ("a.npy" next to "a", "/" inside) come back as saved."""
+    want = {"a": np.ones(1), "a.npy": np.zeros(1), "a.npy.npy": np.full(1, 2.0), "b/c": np.arange(2),
+            "/lead": np.arange(3), "b": np.arange(4), ".npy": np.full(2, 5), "unicodé ключ": np.eye(2),
+            "sp ace": np.int8(3)}
+    path = tmp_path / "keys.npz"
+    nn.save(want, path)
+    got = nn.load(path)
+    assert list(got) == list(want)
+    for k, v in want.items():
+        assert got[k].dtype == np.asarray(v).dtype and got[k].shape == np.shape(v), k
+        np.testing.assert_array_equal(got[k], v, err_msg=k)
+
+
+def test_zero_dim_and_fortran_arrays_keep_shape_and_values(tmp_path):
+    want = {"count": np.array(7, dtype=np.int64), "scalar": np.float32(0.5),
+            "fortran": np.asfortranarray(np.arange(6.0).reshape(2, 3)), "strided": np.arange(10)[::3]}
+    path = tmp_path / "shapes.npz"
+    nn.save(want, path)
+    got = nn.load(path)
+    assert {k: v.shape for k, v in got.items()} == {"count": (), "scalar": (), "fortran": (2, 3), "strided": (4,)}
+    for k, v in want.items():
+        np.testing.assert_array_equal(got[k], v, err_msg=k)
+
+
+@pytest.mark.parametrize("key", ["nul\0byte", "back\\slash"])
+def test_keys_a_zip_name_cannot_hold_are_refused(tmp_path, key):
+    path = tmp_path / "m.npz"
+    with pytest.raises(ValueError, match=re.escape(f"save: state dict key {key!r} contains a NUL or backslash")):
+        nn.save({key: np.ones(1)}, path)
+    assert not path.exists()
+
+
+def _saved(tmp_path) -> bytes:
+    path = tmp_path / "good.npz"
+    nn.save({"w": np.arange(6, dtype=np.float32).reshape(2, 3), "b": np.zeros(2)}, path)
+    return path.read_bytes()
+
+
+@pytest.mark.parametrize("what", ["empty", "garbage", "half", "no-end-record", "one-byte"])
+def test_damaged_archive_raises_value_error_naming_the_file(tmp_path, what):
+    good = _saved(tmp_path)
+    data = {"empty": b"", "garbage": b"hello, not an archive" * 10, "half": good[: len(good) // 2],
+            "no-end-record": good[:-22], "one-byte": good[:1]}[what]
+    path = tmp_path / "model.npz"
+    path.write_bytes(data)
+    with pytest.raises(ValueError, match="not a valid .npz file") as err:
+        nn.load(path)
+    assert str(err.value).startswith(f"load: {str(path)!r}: ")
+
+
+def test_every_truncation_raises_value_error_naming_the_file(tmp_path):
+    good = _saved(tmp_path)
+    path = tmp_path / "cut.npz"
+    for n in range(len(good)):
+        path.write_bytes(good[:n])
+        with pytest.raises(ValueError) as err:
+            nn.load(path)
+        assert str(path) in str(err.value), n
+
+
+def test_damaged_entry_names_the_file_and_the_entry(tmp_path):
+    good = bytearray(_saved(tmp_path))
+    at = good.index(np.arange(6, dtype=np.float32).tobytes())  # the stored data of "w"
+    good[at + 5] ^= 0xFF  # a flipped bit that only the CRC check can see
+    path = tmp_path / "flip.npz"
+    path.write_bytes(bytes(good))
+    with pytest.raises(ValueError, match="entry 'w'") as err:
+        nn.load(path)
+    assert str(path) in str(err.value)
+
+
+def test_foreign_entries_are_named(tmp_path):
+    path = tmp_path / "other.npz"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("readme.txt", "not an array")
+    with pytest.raises(ValueError, match=r"entry 'readme.txt' is not a \.npy array") as err:
+        nn.load(path)
+    assert str(path) in str(err.value)
+
+
+def test_missing_file_stays_file_not_found(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nothing.npz"):
+        nn.load(tmp_path / "nothing.npz")
+
+
+def test_entry_shorter_than_its_header_says(tmp_path):
+    npy = io.BytesIO()
+    np.lib.format.write_array(npy, np.arange(10.0))
+    path = tmp_path / "short.npz"
+    with zipfile.ZipFile(path, "w") as zf:  # a valid zip whose entry lost its last 7 values
+        zf.writestr("w.npy", npy.getvalue()[:-56])
+    with pytest.raises(ValueError, match=re.escape("entry 'w' declares shape (10,) of float64 (80 bytes) "
+                                                   "but holds 24 bytes")) as err:
+        nn.load(path)
+    assert str(path) in str(err.value)
+
+
+def test_reads_archives_written_by_numpy_savez(tmp_path):
+    path = tmp_path / "np.npz"
+    np.savez(path, **{"0.weight": np.eye(2), "b": np.arange(3, dtype=np.int16)})
+    got = nn.load(path)
+    assert list(got) == ["0.weight", "b"] and got["b"].dtype == np.int16
+    np.testing.assert_array_equal(got["0.weight"], np.eye(2))

@@ -376,7 +376,7 @@ def test_state_follows_parameter_to_another_device(case, target):
     opt = cls([p], **hyper)
     _train(opt, p, noise, 0, 4, "cpu")
     assert all(backend.device_of(v) == "cpu" for v in opt.state[p].values() if not isinstance(v, int))
-    p.data, p.device, p.grad = backend.to_device(p.data, target), target, None  # as Module.to moves it
+    p.set_(backend.to_device(p.data, target)).grad = None  # as Module.to moves it
     got = _train(opt, p, noise, 4, 10, target)
     assert all(backend.device_of(v) == target for v in opt.state[p].values() if not isinstance(v, int))
     want = run_reference(ref, hyper, x0, 10, 0.7, noise)[-1]
@@ -388,13 +388,15 @@ def test_state_follows_a_dtype_change_and_checks_shapes(device):
     opt = optim.Adam([p], lr=0.1)
     p.grad = tl.Tensor(np.array([1.0, 1.0], np.float32), device=device)
     opt.step()
-    p.data, p.grad = p.data.astype(np.float64), tl.Tensor(np.array([1.0, 1.0]), device=device)
+    p.set_(p.data.astype(np.float64))
+    p.grad = tl.Tensor(np.array([1.0, 1.0]), device=device)
     opt.step()
     assert p.dtype == np.float64 and opt.state[p]["exp_avg"].dtype == np.float64
     p.grad = tl.Tensor(np.ones(1), device=device)
     with pytest.raises(ValueError, match=r"gradient of shape \(1,\)"):
         opt.step()
-    p.data, p.grad = backend.get_xp(device).zeros(3), tl.Tensor(np.ones(3), device=device)
+    p.set_(backend.get_xp(device).zeros(3))
+    p.grad = tl.Tensor(np.ones(3), device=device)
     with pytest.raises(ValueError, match="exp_avg"):
         opt.step()
 

@@ -181,3 +181,64 @@ def test_scheduler_load_refuses_another_group_count():
     saved = sched.StepLR(make_optimizer(lrs=(0.1, 0.2)), step_size=2).state_dict()
     with pytest.raises(ValueError, match="2 groups"):
         sched.StepLR(make_optimizer(lrs=(0.1,)), step_size=2).load_state_dict(saved)
+
+
+@pytest.mark.parametrize("order", ["step_first", "exponential_first"])
+def test_two_schedulers_on_one_optimizer_compose(device, order):
+    """PyTorch's chaining: each step scales the group's current lr, so StepLR(s, g1) and
+    ExponentialLR(g2) together give lr_t = lr0 * g1 ** floor(t / s) * g2 ** t."""
+    opt = make_optimizer(device, lrs=(0.1, 0.02))
+    pair = [sched.StepLR(opt, step_size=3, gamma=0.5), sched.ExponentialLR(opt, gamma=0.9)]
+    if order == "exponential_first":
+        pair.reverse()
+    got = []
+    for _ in T:
+        got.append([g["lr"] for g in opt.param_groups])
+        for s in pair:
+            s.step()
+    for j, lr0 in enumerate((0.1, 0.02)):
+        np.testing.assert_allclose(np.array(got)[:, j], lr0 * 0.5 ** np.floor(T / 3) * 0.9**T, rtol=1e-12)
+
+
+def _cosine_factor(t, warmup=0, t_max=30):
+    """(1 + cos(pi (t - W) / (T_max - W))) / 2 from W on."""
+    return (1 + np.cos(np.pi * (t - warmup) / (t_max - warmup))) / 2
+
+
+MANUAL = {  # name: the lr at step t >= m after the lr was set to x by hand at step m (PyTorch's chained forms)
+    "step": lambda x, m, t: x * 0.5 ** (t // 5 - m // 5),
+    "exponential": lambda x, m, t: x * 0.9 ** (t - m),
+    "exp_decay": lambda x, m, t: x * np.exp(-0.15 * (t - m)),
+    "inverse_time": lambda x, m, t: x * (1 + 0.3 * m) / (1 + 0.3 * t),
+    # PyTorch's recursive cosine: lr_t = eta_min + (lr_{t-1} - eta_min) c(t) / c(t - 1); eta_min after T_max
+    "cosine": lambda x, m, t: 1e-3 + (x - 1e-3) * _cosine_factor(min(t, 30)) / _cosine_factor(m),
+    "cosine_warmup": lambda x, m, t: x * _cosine_factor(min(t, 30), 4) / _cosine_factor(m, 4),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MANUAL))
+def test_an_lr_set_by_hand_persists_and_is_scaled_by_later_steps(name):
+    opt = make_optimizer(lrs=(0.1, 0.02))
+    scheduler = CLOSED_FORMS[name][0](opt)
+    m, hand = 10, (0.37, 0.05)
+    for _ in range(m):
+        scheduler.step()
+    for group, x in zip(opt.param_groups, hand):
+        group["lr"] = x
+    got = lr_sequence(scheduler, 30)  # t = m .. m + 29
+    for j, x in enumerate(hand):
+        expected = [MANUAL[name](x, m, t) for t in range(m, m + 30)]
+        np.testing.assert_allclose(got[:, j], expected, rtol=1e-12, atol=1e-15)
+
+
+def test_warmup_scales_the_current_lr_from_the_start():
+    """Made after another scheduler changed the lr, the warm-up ramps to that lr, not the first one."""
+    opt = make_optimizer(lrs=(0.1,))
+    step = sched.StepLR(opt, step_size=1, gamma=0.5)
+    step.step()  # lr 0.05
+    warm = sched.CosineAnnealingLR(opt, T_max=10, warmup_steps=3)
+    got = [opt.param_groups[0]["lr"]]
+    for _ in range(3):
+        warm.step()
+        got.append(opt.param_groups[0]["lr"])
+    np.testing.assert_allclose(got, [0.05 * (t + 1) / 4 for t in range(4)], rtol=1e-12)

@@ -204,6 +204,19 @@ def test_resume_equals_uninterrupted_run(digits, device, tmp_path):
     assert resumed.lr == straight.lr and resumed.epoch == [1, 2, 3, 4]
 
 
+def test_resume_from_a_checkpoint_missing_an_entry_names_the_file_and_entry(digits, tmp_path):
+    data = (digits["x"][:64], digits["y"][:64])
+    model, opt, _ = _resume_setup(0, "cpu")
+    ckpt = tmp_path / "ckpt.npz"
+    fit(model, nn.CrossEntropyLoss(), opt, data, epochs=1, batch_size=32, quiet=True, checkpoint_path=ckpt)
+    state = load_checkpoint(ckpt)
+    del state["history"]
+    save_checkpoint(ckpt, state)
+    again, opt2, _ = _resume_setup(1, "cpu")
+    with pytest.raises(ValueError, match=r"ckpt.npz.*history"):  # was a bare KeyError
+        fit(again, nn.CrossEntropyLoss(), opt2, data, epochs=2, batch_size=32, quiet=True, resume_from=ckpt)
+
+
 def test_checkpoint_round_trip_keeps_types_and_devices(tmp_path, device):
     xp = tl.backend.get_xp(device)
     state = {"t": tl.Tensor([1.5, 2.5], device=device), "a": xp.arange(3), "n": np.float32(0.5),
@@ -220,3 +233,75 @@ def test_checkpoint_round_trip_keeps_types_and_devices(tmp_path, device):
     (tmp_path / "plain.npz").write_bytes(b"not a zip file")
     with pytest.raises(ValueError):
         load_checkpoint(tmp_path / "plain.npz")
+
+
+def _snapshot(model, opt):
+    """Host copies of every parameter, buffer and optimizer state entry (step counts included)."""
+    state = opt.state_dict()["state"]
+    return ({k: t.numpy().copy() for k, t in model.state_dict().items()},
+            {i: {k: np.array(v, copy=True) for k, v in s.items()} for i, s in state.items()})
+
+
+def _assert_same_state(a, b):
+    (model_a, opt_a), (model_b, opt_b) = a, b
+    assert model_a.keys() == model_b.keys() and opt_a.keys() == opt_b.keys() and opt_a
+    for k in model_a:
+        assert model_a[k].dtype == model_b[k].dtype and np.array_equal(model_a[k], model_b[k]), k
+    for i in opt_a:
+        assert opt_a[i].keys() == opt_b[i].keys()
+        for k in opt_a[i]:
+            assert np.array_equal(opt_a[i][k], opt_b[i][k]), (i, k)
+
+
+@pytest.mark.parametrize("make_opt", [lambda ps: optim.SGD(ps, lr=0.05, momentum=0.9),
+                                      lambda ps: optim.Adam(ps, lr=1e-3)], ids=["sgd_momentum", "adam"])
+@pytest.mark.parametrize("bad", ["loss", "gradient"])
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_non_finite_step_keeps_the_whole_last_good_state(digits, make_opt, bad):
+    """A NaN loss (one NaN input row) or a NaN gradient (finite loss) at a later batch: the
+    parameters, BatchNorm's running statistics and the optimizer's buffers and step counts are
+    those right after the last good step, and eval predictions stay finite."""
+    x, y = digits["x"][:160].copy(), digits["y"][:160]
+    nan_batch = 3  # batches of 32, unshuffled: batches 0-2 are good
+    if bad == "loss":
+        x[nan_batch * 32 + 5, 7] = np.nan
+    model = mlp(5, extra=(nn.BatchNorm1d(64),))
+    opt = make_opt(model.parameters())
+    after_steps = []
+    step = opt.step
+
+    def recording_step(closure=None):
+        step(closure)
+        after_steps.append(_snapshot(model, opt))
+
+    opt.step = recording_step
+    calls = 0
+
+    def loss_fn(scores, labels):  # at the bad batch, sqrt at 0 gives a finite loss, an inf gradient
+        nonlocal calls
+        calls += 1
+        loss = nn.CrossEntropyLoss()(scores, labels)
+        return loss + ((scores - scores) ** 2).sum().sqrt() if bad == "gradient" and calls > nan_batch else loss
+
+    with pytest.raises(NonFiniteLossError, match=f"iteration {nan_batch + 1} "):
+        fit(model, loss_fn, opt, DataLoader(x, y, batch_size=32, shuffle=False), epochs=1, quiet=True)
+    assert len(after_steps) == nan_batch and "1.num_batches_tracked" in after_steps[-1][0]
+    _assert_same_state(_snapshot(model, opt), after_steps[-1])
+    model.eval()
+    with tl.no_grad():
+        assert np.isfinite(model(tl.Tensor(digits["x_val"])).numpy()).all()
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_an_update_that_overflows_is_reported_not_hidden(digits):
+    """A finite loss and gradient whose update makes a weight infinite: the next loss is NaN and
+    the error says the weights were already non-finite, instead of claiming good ones."""
+    class Overflowing(optim.SGD):
+        def step(self, closure=None):
+            super().step(closure)
+            self.param_groups[0]["params"][0].data[0, 0] = np.inf
+
+    model = mlp(6)
+    with pytest.raises(NonFiniteLossError, match="iteration 2 .*weights were already non-finite"):
+        fit(model, nn.CrossEntropyLoss(), Overflowing(model.parameters(), lr=0.01),
+            DataLoader(digits["x"][:64], digits["y"][:64], batch_size=32, shuffle=False), epochs=1, quiet=True)

@@ -9,17 +9,63 @@ in the broadcast shape: the engine reduces them to the input's shape
 
 Gradients are read-only: ``backward`` must not write into ``grad`` or into an
 array it returns after returning it, because one array may be handed to several
-inputs (``Add`` returns ``grad`` twice) and may become a leaf's ``.grad`` as is.
-Arrays a ``backward`` creates itself may be changed in place before returning.
+inputs (``Add`` returns ``grad`` twice). Arrays a ``backward`` creates itself may
+be changed in place before returning. A leaf's ``.grad`` is always its own array.
+
+In-place writes (``Tensor.add_`` and the like, optimizers' steps) call
+``mark_written``. A Function that keeps arrays for its backward (``saves``) checks,
+before its backward runs, that none of its inputs' or its output's memory was
+written after its forward: otherwise the gradient would silently mix old and new
+values, so it raises PyTorch's "modified by an inplace operation" error instead.
 """
 from __future__ import annotations
 
 import functools
+import weakref
 
 from . import backend
 
 _grad_enabled = True
 _FREED = object()  # marks a node whose graph was released by backward()
+_clock = 0  # counts in-place writes; a graph node records its value when made
+_written: dict = {}  # id(memory owner) -> _clock at its last in-place write
+
+
+def _owner(array):
+    """The array that owns ``array``'s memory (views of one array share it)."""
+    while getattr(array, "base", None) is not None:
+        array = array.base
+    return array
+
+
+def mark_written(*arrays) -> None:
+    """Record that the memory of ``arrays`` was just changed in place."""
+    global _clock
+    _clock += 1
+    for a in arrays:
+        owner = _owner(a)
+        key = id(owner)
+        if key not in _written:
+            try:  # forget the entry with the array; a reused id is harmless (see _check_unwritten)
+                weakref.finalize(owner, _written.pop, key, None)
+            except TypeError:
+                pass
+        _written[key] = _clock
+
+
+def _check_unwritten(ctx, node):
+    """Raise if memory that ``ctx`` may have saved was written after ``ctx`` was made.
+
+    An id reused by a newer array cannot give a false alarm: that array was made
+    after the write, so any graph node using it has a later stamp."""
+    for t in (node, *ctx.parents):
+        if _written.get(id(_owner(t._data)), -1) > ctx.stamp:
+            raise RuntimeError(
+                f"{type(ctx).__name__}.backward: one of the tensors it saved for the gradient (shape "
+                f"{t.shape}, dtype {t.dtype}) was modified by an inplace operation after the forward "
+                "pass (e.g. an optimizer step or `p -= ...`); run the forward pass again after the "
+                "update, or write `x = x + y` instead of `x += y` where the old value is still needed"
+            )
 
 
 def is_grad_enabled() -> bool:
@@ -49,6 +95,8 @@ class no_grad:
 class Function:
     """Base class of every differentiable op. Subclass it and call ``MyOp.apply(*tensors)``."""
 
+    saves = True  # False where backward needs no input or output values (no in-place check)
+
     def __init__(self, tensors):
         self.needs_input_grad = tuple([t.requires_grad for t in tensors])  # list: faster than a genexpr
         self.parents = tensors
@@ -67,10 +115,12 @@ class Function:
             if t.device != device:
                 raise backend.device_error(cls.__name__, device, t.device)
         ctx = cls(tensors)
-        out = ctx.forward(*[t.data for t in tensors], **kwargs)
+        out = ctx.forward(*[t._data for t in tensors], **kwargs)
         # no graph node without a gradient to send back: ctx (and what it saved) is dropped
-        record = _grad_enabled and True in ctx.needs_input_grad
-        return tensors[0]._wrap(out, device, ctx if record else None)
+        if _grad_enabled and True in ctx.needs_input_grad:
+            ctx.stamp = _clock
+            return tensors[0]._wrap(out, device, ctx)
+        return tensors[0]._wrap(out, device)
 
 
 def sum_to(grad, shape):
@@ -136,42 +186,56 @@ def backward(root, grad, retain_graph=False):
         g = grads.pop(id(node), None)
         if g is None:
             continue
+        if ctx.stamp < _clock and ctx.saves:
+            _check_unwritten(ctx, node)
         gxs = ctx.backward(g)
         if not isinstance(gxs, tuple):
             gxs = (gxs,)
-        for p, gx, needed in zip(ctx.parents, gxs, ctx.needs_input_grad):
+        if len(gxs) != len(ctx.parents):
+            raise RuntimeError(f"{type(ctx).__name__}.backward returned {len(gxs)} gradient(s) for "
+                               f"{len(ctx.parents)} input(s): return one per input, None where none is needed")
+        for i, (p, gx, needed) in enumerate(zip(ctx.parents, gxs, ctx.needs_input_grad)):
             if gx is None or not needed:
                 continue
-            data = p.data
+            data = p._data
             if gx.shape != data.shape:
-                gx = sum_to(gx, data.shape)
-                assert gx.shape == data.shape, f"{type(ctx).__name__}: gradient of shape {gx.shape}"
+                gx = _reduce_to(ctx, i, gx, data.shape)
             if gx.dtype != data.dtype:
                 gx = gx.astype(data.dtype)
             key = id(p)
             prev = grads.get(key)
             grads[key] = gx if prev is None else prev + gx  # never in place: gradients are shared
+    handed: set = set()
     for leaf in leaves:
         g = grads.pop(id(leaf), None)
         if g is not None:
-            _accumulate(leaf, g)
+            _accumulate(leaf, g, handed)
 
 
-def _accumulate(leaf, g):
+def _reduce_to(ctx, i, gx, shape):
+    """``gx`` summed down to input ``i``'s ``shape``, or an error naming the Function."""
+    tail = gx.shape[gx.ndim - len(shape):] if gx.ndim >= len(shape) else None
+    if tail is None or any(n not in (1, m) for n, m in zip(shape, tail)):
+        raise ValueError(f"{type(ctx).__name__}.backward returned a gradient of shape {gx.shape} for "
+                         f"input {i} of shape {shape}: it must have the input's shape or broadcast to it")
+    return sum_to(gx, shape)
+
+
+def _accumulate(leaf, g, handed):
     """Store or add ``g``, an array made during this backward pass, as ``leaf``'s gradient.
 
-    ``g`` may be a view (a transposed or sliced gradient) or be shared with other
-    leaves (Add gives one array to both inputs): that is safe because the engine
-    and every Function's backward only read gradients, and a user's ``grad`` is
-    copied by ``Tensor.backward()``, so nothing writes to that memory later. Copying
-    every non-contiguous view would cost a full pass over e.g. a weight gradient. Only
-    a broadcast view (stride 0: one element standing for many, read-only in NumPy)
-    is copied, so that the leaf's gradient is an ordinary array.
+    The stored array is the leaf's own and writable (``p.grad.data *= c`` is a common
+    idiom): ``g`` is copied when its memory was already given to another leaf (Add gives
+    one array to both inputs; a transpose gives a view) or is a read-only broadcast view.
+    Other views (a transposed weight gradient) are kept: copying them would cost a pass.
     """
     if leaf.grad is None:
         g = backend.get_xp(leaf.device).asarray(g)  # NumPy reductions may give a scalar
-        if 0 in g.strides and g.size > 1:
-            g = g.copy()
+        owner = g if g.base is None else _owner(g)  # fresh arrays (the common case) skip the rest
+        if id(owner) in handed or owner is not g and (
+                not getattr(g.flags, "writeable", True) or (0 in g.strides and g.size > 1)):
+            g = owner = g.copy()
+        handed.add(id(owner))
         leaf.grad = leaf._wrap(g, leaf.device)
     else:
-        leaf.grad = leaf._wrap(leaf.grad.data + g, leaf.device)
+        leaf.grad = leaf._wrap(leaf.grad._data + g, leaf.device)

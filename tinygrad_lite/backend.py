@@ -239,19 +239,33 @@ def _float_dtype(dtype):
     return dtype
 
 
+_NATIVE = (np.dtype(np.float32), np.dtype(np.float64))  # what NumPy's and CuPy's generators draw
+
+
 def _draw(method: str, device: str, shape, dtype):
     _check_device(device)
-    out = getattr(_generator(device), method)(shape, dtype=_float_dtype(dtype))
+    dtype = _float_dtype(dtype)
+    if dtype in _NATIVE:
+        out = getattr(_generator(device), method)(shape, dtype=dtype)
+    else:  # float16 (or a wider float): drawn in float32 (float64), then cast
+        wide = np.float32 if dtype.itemsize < 4 else np.float64
+        out = getattr(_generator(device), method)(shape, dtype=wide)
+        if method == "random" and dtype.itemsize < 4:
+            # rounding would turn values just below 1 into 1.0 (float16: 1 in 4096); floor
+            # to multiples of 2^-digits instead, PyTorch's uniform grid for half precision
+            scale = 2.0 ** (np.finfo(dtype).nmant + 1)
+            out = xp_of(out).floor(out * scale) / scale
+        out = out.astype(dtype)
     return _strict(out) if device == "strict" else out
 
 
 def random(device: str, shape, dtype=None):
-    """Uniform samples in [0, 1) from the device's seeded generator."""
+    """Uniform samples in [0, 1) from the device's seeded generator (float16: multiples of 2^-11)."""
     return _draw("random", device, shape, dtype)
 
 
 def randn(device: str, shape, dtype=None):
-    """Standard normal samples from the device's seeded generator."""
+    """Standard normal samples from the device's seeded generator (float16: float32 ones, cast)."""
     return _draw("standard_normal", device, shape, dtype)
 
 

@@ -79,13 +79,13 @@ def eye(n, m=None, dtype=None, device=None, requires_grad=False):
 
 
 def rand(*shape, dtype=None, device=None, requires_grad=False):
-    """Uniform samples in [0, 1)."""
+    """Uniform samples in [0, 1) (float32 unless ``dtype``; float16 ones are multiples of 2^-11)."""
     device = _device(device)
     return _make(backend.random(device, _shape(shape), dtype), device, requires_grad)
 
 
 def randn(*shape, dtype=None, device=None, requires_grad=False):
-    """Standard normal samples."""
+    """Standard normal samples (float32 unless ``dtype``; float16 ones are float32 draws, cast)."""
     device = _device(device)
     return _make(backend.randn(device, _shape(shape), dtype), device, requires_grad)
 

@@ -5,7 +5,9 @@ figures, demo results) goes through ``atomic_write``: the content goes to a temp
 file in the target's folder, is flushed to disk, then renamed over the target
 (``os.replace``, atomic on POSIX and Windows). A crash, a kill, a full disk or an
 exception mid-write leaves the previous file as it was, and the temporary file is
-removed whenever the write fails in this process.
+removed whenever the write fails in this process. A killed process cannot remove its
+temporary file; the next successful write of the same target does (see
+``_remove_stale_temporaries``).
 
 JSON is written strictly (no ``NaN`` tokens, which most JSON readers reject): a
 non-finite float becomes the string "nan", "inf" or "-inf" (``encode_float``) and
@@ -16,9 +18,12 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
+import socket
 import tempfile
+import zlib
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import numpy as np
@@ -45,7 +50,8 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb", encoding: str | None
         raise ValueError(f"atomic_write: mode must be 'w' or 'wb', got {mode!r}")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    # ".<name>.<host>-<pid>.<random>.tmp": hidden, named after the target and its writer
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f"{_temp_prefix(path)}{os.getpid()}.", suffix=".tmp")
     try:
         with os.fdopen(fd, mode, encoding=encoding, newline=newline) as f:
             yield f
@@ -58,6 +64,47 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb", encoding: str | None
             os.unlink(tmp)
         raise
     _fsync_dir(path.parent)
+    _remove_stale_temporaries(path)
+
+
+def _temp_prefix(path: Path) -> str:
+    # a hash of the host name: in a folder shared between machines, a pid means
+    # something only on the machine that wrote it
+    host = zlib.crc32(socket.gethostname().encode("utf-8", "replace"))
+    return f".{path.name}.{host:08x}-"
+
+
+def _remove_stale_temporaries(path: Path) -> None:
+    """Remove temporary files of ``path`` left by writers on this machine that died mid-write.
+
+    Only a temporary whose writer pid no longer exists goes: one of a live process (a
+    concurrent save, another thread of this process) or of another machine stays, and so
+    does a dead writer's whose pid was reused (left, never wrongly removed)."""
+    if os.name == "nt":  # os.kill(pid, 0) would terminate the process there, not probe it
+        return
+    # the random part has no dot, so "a"'s pattern cannot match a temporary of "a.1"
+    pattern = re.compile(re.escape(_temp_prefix(path)) + r"(\d+)\.[^.]+\.tmp")
+    try:
+        names = os.listdir(path.parent)
+    except OSError:  # cleaning is a courtesy: it never fails a save that succeeded
+        return
+    for name in names:
+        match = pattern.fullmatch(name)
+        if match and not _pid_alive(int(match.group(1))):
+            with suppress(OSError):  # removed meanwhile by another saver, or not ours to remove
+                os.unlink(path.parent / name)
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)  # signal 0: checks the pid exists, sends nothing
+    except ProcessLookupError:
+        return False
+    except (OSError, OverflowError):  # PermissionError: alive, another user's; odd pids: leave alone
+        pass
+    return True
 
 
 def _fsync_dir(folder: Path) -> None:

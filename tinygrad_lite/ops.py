@@ -18,6 +18,8 @@ from .backend import scatter_add, xp_of
 
 # ---------------------------------------------------------------- arithmetic
 class Add(Function):
+    saves = False
+
     def forward(self, x, y):
         return x + y
 
@@ -26,6 +28,8 @@ class Add(Function):
 
 
 class Sub(Function):
+    saves = False
+
     def forward(self, x, y):
         return x - y
 
@@ -56,7 +60,8 @@ class Div(Function):
 
 
 class Pow(Function):
-    """x ** y; d/dx = y x^(y-1), d/dy = x^y ln x."""
+    """x ** y; d/dx = y x^(y-1), d/dy = x^y ln x. At x = 0 the formulas give 0 * inf:
+    d/dx is 0 where y = 0 (x^0 is constant) and d/dy is 0 where x^y = 0, as in PyTorch."""
 
     def forward(self, x, y):
         self.x, self.y = x, y
@@ -64,12 +69,16 @@ class Pow(Function):
         return self.out
 
     def backward(self, grad):
-        gx = grad * self.y * self.x ** (self.y - 1) if self.needs_input_grad[0] else None
-        gy = grad * self.out * xp_of(self.x).log(self.x) if self.needs_input_grad[1] else None
+        xp, x, y = xp_of(self.x), self.x, self.y
+        # the masked points get base 1 (1^(y-1) = 1, ln 1 = 0): no 0 * inf and no warnings
+        gx = grad * y * xp.where(y == 0, 1, x) ** (y - 1) if self.needs_input_grad[0] else None
+        gy = grad * self.out * xp.log(xp.where(self.out == 0, 1, x)) if self.needs_input_grad[1] else None
         return gx, gy
 
 
 class Neg(Function):
+    saves = False
+
     def forward(self, x):
         return -x
 
@@ -106,6 +115,8 @@ class Where(Function):
 
 
 class Cast(Function):
+    saves = False
+
     def forward(self, x, dtype):
         return x.astype(dtype)
 
@@ -252,6 +263,8 @@ def _expand_back(grad, shape, axis, keepdims):
 
 
 class Sum(Function):
+    saves = False
+
     def forward(self, x, axis, keepdims):
         self.shape, self.axis, self.keepdims = x.shape, axis, keepdims
         return x.sum(axis=axis, keepdims=keepdims)
@@ -274,6 +287,8 @@ class Max(Function):
 
 # ---------------------------------------------------------------- shape and indexing
 class Reshape(Function):
+    saves = False
+
     def forward(self, x, shape):
         self.shape = x.shape
         return x.reshape(shape)
@@ -283,6 +298,8 @@ class Reshape(Function):
 
 
 class Permute(Function):
+    saves = False
+
     def forward(self, x, axes):
         self.axes = axes
         return x.transpose(axes)
@@ -292,6 +309,8 @@ class Permute(Function):
 
 
 class Expand(Function):
+    saves = False
+
     def forward(self, x, shape):
         return xp_of(x).broadcast_to(x, shape)
 
@@ -300,6 +319,8 @@ class Expand(Function):
 
 
 class Index(Function):
+    saves = False
+
     def forward(self, x, index):
         self.shape, self.index = x.shape, index
         return x[index]
@@ -312,6 +333,8 @@ class Index(Function):
 
 
 class Concatenate(Function):
+    saves = False
+
     def forward(self, *xs, axis):
         self.axis = axis
         self.bounds = [0]

@@ -5,6 +5,7 @@ from them and has no backward of its own.
 """
 from __future__ import annotations
 
+import numbers
 import operator
 
 import numpy as np  # dtypes and Python-scalar checks only; arrays come from the backend
@@ -12,13 +13,11 @@ import numpy as np  # dtypes and Python-scalar checks only; arrays come from the
 from . import autograd, backend, ops
 from .backend import xp_of
 from .checks import axes_arg, axis_arg, varargs
+from .inplace import InPlace, is_float
+from .interop import Interop
 
 
-def _is_float(dtype) -> bool:
-    return np.dtype(dtype).kind == "f"
-
-
-class Tensor:
+class Tensor(InPlace, Interop):
     """An n-dimensional array with reverse-mode automatic differentiation.
 
     ``Tensor(data, requires_grad=False, dtype=None, device=None)``: ``data`` is a
@@ -28,21 +27,25 @@ class Tensor:
     "cuda" or "strict"; by default a device array's own device, and for host
     data (Python values, NumPy arrays) the default device (``set_default_device``).
     The data is always copied, as by ``torch.tensor``.
+
+    Mixed dtypes follow PyTorch, not NumPy: an integer or bool tensor combined with a
+    float tensor takes the float's dtype (NumPy would give float64 for float32 with
+    int64), and ``/`` of two integer tensors gives the default float (float32).
+    Two floats give the wider one, as in both.
     """
 
-    __slots__ = ("__weakref__", "_ctx", "data", "device", "grad", "requires_grad")
-    __array_priority__ = 1000  # make ndarray (op) Tensor defer to Tensor's reflected operator
+    __slots__ = ("__weakref__", "_ctx", "_data", "device", "grad", "requires_grad")
 
     def __init__(self, data, requires_grad=False, dtype=None, device=None):
         if isinstance(data, Tensor):  # a tensor keeps its device, even "cpu" under another default
-            device, data = device or data.device, data.data
+            device, data = device or data.device, data._data
         src = backend.device_of(data)
         device = device or (src if src not in (None, "cpu") else backend.get_default_device())
         if dtype is None and src is None:
             probe = np.asarray(data)
             dtype = backend.DEFAULT_FLOAT if probe.dtype.kind == "f" else probe.dtype
         # a copy, as torch.tensor: in-place updates (optimizers) never reach the caller's array
-        self.data = backend.to_device(data, device, dtype, copy=True)
+        self._data = backend.to_device(data, device, dtype, copy=True)
         self.device, self.grad, self._ctx = device, None, None
         self.requires_grad_(requires_grad)
 
@@ -50,15 +53,15 @@ class Tensor:
     def _wrap(data, device, ctx=None):
         """A tensor around a backend array, no checks or copies: the hot path of every op."""
         out = Tensor.__new__(Tensor)
-        out.data, out.device, out.grad, out._ctx = data, device, None, ctx
+        out._data, out.device, out.grad, out._ctx = data, device, None, ctx
         out.requires_grad = ctx is not None
         return out
 
     # ------------------------------------------------------------ attributes
-    shape = property(lambda self: self.data.shape)
-    ndim = property(lambda self: self.data.ndim)
-    dtype = property(lambda self: self.data.dtype)
-    size = property(lambda self: self.data.size)
+    shape = property(lambda self: self._data.shape)
+    ndim = property(lambda self: self._data.ndim)
+    dtype = property(lambda self: self._data.dtype)
+    size = property(lambda self: self._data.size)
     is_leaf = property(lambda self: self._ctx is None)
     T = property(lambda self: self.transpose())
 
@@ -87,11 +90,11 @@ class Tensor:
     def item(self):
         if self.size != 1:
             raise ValueError(f"item() needs a tensor of one element, got shape {self.shape}")
-        return self.data.item()
+        return self._data.item()
 
     def numpy(self) -> np.ndarray:
         """The values as a host NumPy array (a copy for "cuda")."""
-        return backend.to_numpy(self.data)
+        return backend.to_numpy(self._data)
 
     def tolist(self):
         return self.numpy().tolist()
@@ -99,20 +102,20 @@ class Tensor:
     # ------------------------------------------------------------ autograd
     def requires_grad_(self, requires_grad=True):
         """Mark this tensor (a leaf) as one whose gradient ``backward()`` computes; float only."""
-        if requires_grad and not _is_float(self.dtype):
+        if requires_grad and not is_float(self.dtype):
             raise TypeError(f"only float tensors can require grad, got dtype {self.dtype}")
         self.requires_grad = bool(requires_grad)
         return self
 
     def detach(self):
         """The same data, cut from the graph."""
-        return Tensor._wrap(self.data, self.device)
+        return Tensor._wrap(self._data, self.device)
 
     def to(self, device):
         """A copy on ``device`` (self if already there). The copy is a new leaf."""
         if device == self.device:
             return self
-        return Tensor(self.data, requires_grad=self.requires_grad, device=device)
+        return Tensor(self._data, requires_grad=self.requires_grad, device=device)
 
     def backward(self, grad=None, retain_graph=False):
         """Accumulate the gradient of this tensor into ``.grad`` of every leaf that requires grad.
@@ -125,9 +128,9 @@ class Tensor:
         if grad is None:
             if self.size != 1:
                 raise RuntimeError(f"backward() without grad needs a one-element output, got shape {self.shape}")
-            grad = xp_of(self.data).ones(self.shape, dtype=self.dtype)
+            grad = xp_of(self._data).ones(self.shape, dtype=self.dtype)
         else:
-            grad = backend.to_device(grad.data if isinstance(grad, Tensor) else grad, self.device)
+            grad = backend.to_device(grad._data if isinstance(grad, Tensor) else grad, self.device)
             if grad.shape != self.shape:
                 raise ValueError(f"backward(): grad of shape {grad.shape} for output of shape {self.shape}")
             # a copy: leaves' gradients may be views of it, and the caller may reuse its array
@@ -145,23 +148,43 @@ class Tensor:
             return other
         if np.ndim(other) == 0 and not isinstance(other, np.ndarray):
             kind = np.asarray(other).dtype.kind
-            if _is_float(self.dtype) or kind in ("b", self.dtype.kind):
+            if is_float(self.dtype) or kind in ("b", self.dtype.kind):
                 dtype = self.dtype
             else:
                 dtype = backend.DEFAULT_FLOAT if kind == "f" else None
-            return Tensor._wrap(xp_of(self.data).asarray(other, dtype=dtype), self.device)
+            return Tensor._wrap(xp_of(self._data).asarray(other, dtype=dtype), self.device)
         return Tensor(other, device=self.device)
 
-    def __add__(self, other): return ops.Add.apply(self, self._lift(other))
-    def __radd__(self, other): return ops.Add.apply(self._lift(other), self)
-    def __sub__(self, other): return ops.Sub.apply(self, self._lift(other))
-    def __rsub__(self, other): return ops.Sub.apply(self._lift(other), self)
-    def __mul__(self, other): return ops.Mul.apply(self, self._lift(other))
-    def __rmul__(self, other): return ops.Mul.apply(self._lift(other), self)
-    def __truediv__(self, other): return ops.Div.apply(self, self._lift(other))
-    def __rtruediv__(self, other): return ops.Div.apply(self._lift(other), self)
-    def __pow__(self, other): return ops.Pow.apply(self, self._lift(other))
-    def __rpow__(self, other): return ops.Pow.apply(self._lift(other), self)
+    def _pair(self, other, int_division=False):
+        """(self, other) as tensors of one kind: an int or bool operand takes the float one's
+        dtype (PyTorch's rule; NumPy would widen float32 to float64); with ``int_division``
+        two non-float operands become the default float."""
+        other = self._lift(other)
+        a, b = self._data.dtype, other._data.dtype
+        if a is b or a.kind == b.kind:  # the common case: one identity check
+            return (self, other) if not int_division or is_float(a) else \
+                (self.astype(backend.DEFAULT_FLOAT), other.astype(backend.DEFAULT_FLOAT))
+        if is_float(a) or is_float(b):
+            target = a if is_float(a) else b
+            return self.astype(target), other.astype(target)
+        if int_division:
+            return self.astype(backend.DEFAULT_FLOAT), other.astype(backend.DEFAULT_FLOAT)
+        return self, other
+
+    def _binary(self, op, other, reflected=False, int_division=False):
+        x, y = self._pair(other, int_division)
+        return op.apply(y, x) if reflected else op.apply(x, y)
+
+    def __add__(self, other): return self._binary(ops.Add, other)
+    def __radd__(self, other): return self._binary(ops.Add, other, True)
+    def __sub__(self, other): return self._binary(ops.Sub, other)
+    def __rsub__(self, other): return self._binary(ops.Sub, other, True)
+    def __mul__(self, other): return self._binary(ops.Mul, other)
+    def __rmul__(self, other): return self._binary(ops.Mul, other, True)
+    def __truediv__(self, other): return self._binary(ops.Div, other, int_division=True)
+    def __rtruediv__(self, other): return self._binary(ops.Div, other, True, int_division=True)
+    def __pow__(self, other): return self._binary(ops.Pow, other)
+    def __rpow__(self, other): return self._binary(ops.Pow, other, True)
     def __neg__(self): return ops.Neg.apply(self)
     def __matmul__(self, other): return self.matmul(other)
     def __rmatmul__(self, other): return self._lift(other).matmul(self)
@@ -170,7 +193,7 @@ class Tensor:
         other = self._lift(other)
         if other.device != self.device:  # not a Function, so apply's device check does not run
             raise backend.device_error(op.__name__, self.device, other.device)
-        return Tensor._wrap(op(self.data, other.data), self.device)
+        return Tensor._wrap(op(self._data, other._data), self.device)
 
     def __eq__(self, other): return self._compare(other, operator.eq)
     def __ne__(self, other): return self._compare(other, operator.ne)
@@ -180,14 +203,13 @@ class Tensor:
     def __ge__(self, other): return self._compare(other, operator.ge)
 
     def matmul(self, other):
-        other = self._lift(other)
-        if self.ndim == 0 or other.ndim == 0:
-            raise ValueError(f"matmul: 0-d operands are not allowed (shapes {self.shape} and {other.shape})")
-        k_other = other.shape[0] if other.ndim == 1 else other.shape[-2]
-        if self.shape[-1] != k_other:
-            raise ValueError(f"matmul: shapes {self.shape} and {other.shape} do not align "
-                             f"({self.shape[-1]} != {k_other})")
-        return ops.Matmul.apply(self, other)
+        x, y = self._pair(other)
+        if x.ndim == 0 or y.ndim == 0:
+            raise ValueError(f"matmul: 0-d operands are not allowed (shapes {x.shape} and {y.shape})")
+        k_y = y.shape[0] if y.ndim == 1 else y.shape[-2]
+        if x.shape[-1] != k_y:
+            raise ValueError(f"matmul: shapes {x.shape} and {y.shape} do not align ({x.shape[-1]} != {k_y})")
+        return ops.Matmul.apply(x, y)
 
     # ------------------------------------------------------------ elementwise
     def exp(self): return ops.Exp.apply(self)
@@ -195,9 +217,22 @@ class Tensor:
     def sqrt(self): return ops.Sqrt.apply(self)
     def abs(self): return ops.Abs.apply(self)
     def __abs__(self): return ops.Abs.apply(self)
-    def maximum(self, other): return ops.Maximum.apply(self, self._lift(other))
-    def minimum(self, other): return -ops.Maximum.apply(-self, -self._lift(other))
-    def clip(self, lo=None, hi=None): return ops.Clip.apply(self, lo=lo, hi=hi)
+    def maximum(self, other): return self._binary(ops.Maximum, other)
+    def minimum(self, other): return -(-self).maximum(-self._lift(other))
+
+    def clip(self, lo=None, hi=None):
+        """Values limited to [lo, hi] (either may be None). The gradient passes where
+        lo <= x <= hi. Bounds may be numbers or tensors; a tensor bound broadcasts, and
+        gets the gradient where it is the value taken (PyTorch's ``clamp``)."""
+        numbers_only = True
+        for name, b in (("lo", lo), ("hi", hi)):
+            if isinstance(b, (bool, str, bytes)):
+                raise TypeError(f"clip: {name} must be a number, a tensor, an array or None, got {b!r}")
+            numbers_only &= b is None or isinstance(b, numbers.Real)
+        if numbers_only:
+            return ops.Clip.apply(self, lo=lo, hi=hi)
+        out = self if lo is None else where(self < lo, lo, self)
+        return out if hi is None else where(out > hi, hi, out)
 
     def astype(self, dtype):
         """A cast; between float dtypes it is differentiable (gradients are cast back to
@@ -205,8 +240,8 @@ class Tensor:
         dtype = np.dtype(dtype)
         if dtype == self.dtype:
             return self
-        if not _is_float(dtype):
-            return Tensor._wrap(self.data.astype(dtype), self.device)
+        if not is_float(dtype):
+            return Tensor._wrap(self._data.astype(dtype), self.device)
         return ops.Cast.apply(self, dtype=dtype)
 
     def float(self): return self.astype(np.float32)
@@ -254,13 +289,13 @@ class Tensor:
         return -(-self).max(axis, keepdims)
 
     # through xp: the array method would give a host NumPy scalar for axis=None on "strict"
-    def argmax(self, axis=None): return Tensor._wrap(xp_of(self.data).argmax(self.data, axis), self.device)
-    def argmin(self, axis=None): return Tensor._wrap(xp_of(self.data).argmin(self.data, axis), self.device)
+    def argmax(self, axis=None): return Tensor._wrap(xp_of(self._data).argmax(self._data, axis), self.device)
+    def argmin(self, axis=None): return Tensor._wrap(xp_of(self._data).argmin(self._data, axis), self.device)
 
     def logsumexp(self, axis=None, keepdims=False):
         """log(sum(exp(x))) = m + log(sum(exp(x - m))) with m = max(x), so it never overflows."""
-        axes, xp = axes_arg(axis, self.ndim), xp_of(self.data)
-        m = self.data.max(axis=axes, keepdims=True)
+        axes, xp = axes_arg(axis, self.ndim), xp_of(self._data)
+        m = self._data.max(axis=axes, keepdims=True)
         m = Tensor._wrap(xp.where(xp.isfinite(m), m, 0), self.device)  # all -inf: avoid inf - inf
         out = (self - m).exp().sum(axes, keepdims=True).log() + m
         return out if keepdims else out.reshape(ops._reduced_shape(self.shape, axes))
@@ -321,7 +356,7 @@ class Tensor:
 
     def _index_array(self, i):
         if isinstance(i, Tensor):  # index tensors follow the data, as host arrays do
-            i = i.data
+            i = i._data
         if isinstance(i, list) or backend.device_of(i) not in (None, self.device):
             return backend.to_device(i, self.device)
         return i
@@ -333,7 +368,7 @@ def where(cond, x, y):
     ref = x if isinstance(x, Tensor) else y if isinstance(y, Tensor) else Tensor(x, device=cond_device)
     if cond_device is not None and cond_device != ref.device:
         raise backend.device_error("where", cond_device, ref.device)
-    cond = cond.data if isinstance(cond, Tensor) else backend.to_device(cond, ref.device)
+    cond = cond._data if isinstance(cond, Tensor) else backend.to_device(cond, ref.device)
     x, y = ref._lift(x), ref._lift(y)
     return ops.Where.apply(x, y, cond=cond)
 

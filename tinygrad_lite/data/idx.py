@@ -8,6 +8,7 @@ that names the file and what is wrong, so a truncated download is caught here.
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import zlib
 
@@ -50,7 +51,8 @@ def parse_idx(buf: bytes, name: str = "<bytes>") -> np.ndarray:
         raise ValueError(f"{name}: truncated header: {len(buf)} bytes, the {ndim} sizes need {header}")
     shape = tuple(int(s) for s in np.frombuffer(buf, dtype=">u4", count=ndim, offset=4))
     dtype = IDX_DTYPES[code]
-    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    # Python ints: a crafted header's product must not wrap (np.prod in int64 does) into a match
+    expected = math.prod(shape) * dtype.itemsize
     got = len(buf) - header
     if got != expected:
         what = "truncated" if got < expected else "has trailing bytes"

@@ -25,21 +25,26 @@ from .history import History
 
 EVAL_BATCH_SIZE = 1024  # evaluation holds no graph, so bigger batches only save Python overhead
 MONITORS = ("val_acc", "val_loss", "train_acc", "train_loss")
+# what _Run.state writes and resume reads: a file without one of them is refused by name
+RESUME_KEYS = ("epoch", "model", "optimizer", "scheduler", "rng", "loader", "history", "elapsed")
 
 
 class NonFiniteLossError(FloatingPointError):
     """The loss (or a gradient) became NaN or infinite; training stopped before the update.
 
     ``iteration`` (1-based, counted over the whole run), ``epoch``, ``lr``, ``loss`` and the
-    ``history`` so far are attributes. The model holds the weights of the last good step.
+    ``history`` so far are attributes. The model and optimizer hold the state of the last good
+    step: weights, buffers (batch norm's running statistics) and optimizer state.
     """
 
     def __init__(self, what: str, value: float, iteration: int, epoch: int, lr: float,
-                 history: History):
+                 history: History, weights_finite: bool = True):
         self.loss, self.iteration, self.epoch, self.lr, self.history = value, iteration, epoch, lr, history
+        kept = ("the model keeps the weights, buffers and optimizer state of the last good step" if weights_finite
+                else "but the weights were already non-finite: the previous update overflowed")
         super().__init__(
             f"{what} is {value} at iteration {iteration} (epoch {epoch}) with learning rate {lr:.3g}; "
-            "training stopped before the update, the model keeps the last good weights. "
+            f"training stopped before the update, {kept}. "
             "An exploding or NaN loss usually means the learning rate is too high.")
 
 
@@ -129,7 +134,8 @@ def fit(model, loss_fn: Callable, optimizer, train, epochs: int = 10, batch_size
       ``restore_best``: load the best weights back at the end.
     - ``checkpoint_path``: full checkpoint (model, optimizer, scheduler, RNG, loader, epoch,
       history) after every epoch; ``resume_from`` continues one exactly.
-    - A NaN/inf loss or gradient raises ``NonFiniteLossError`` before the update. Ctrl-C
+    - A NaN/inf loss or gradient raises ``NonFiniteLossError`` before the update; the model
+      (weights and buffers) and the optimizer keep the state of the last good step. Ctrl-C
       (KeyboardInterrupt) stops and returns the history so far with ``meta["interrupted"]``.
     """
     uses_monitor = bool(patience or best_path or restore_best or _is_plateau(scheduler))
@@ -153,6 +159,10 @@ def fit(model, loss_fn: Callable, optimizer, train, epochs: int = 10, batch_size
     return run.history
 
 
+def _all_finite(array) -> bool:
+    return bool(backend.xp_of(array).isfinite(array).all())
+
+
 def _is_plateau(scheduler) -> bool:
     if scheduler is None:
         return False
@@ -171,6 +181,7 @@ class _Run:
         self.history = History(meta={"interrupted": False, "stop_reason": None, "best_value": None,
                                      "best_epoch": None, "bad_epochs": 0})
         self.start_epoch, self.elapsed0, self.best_state = 0, 0.0, None
+        self.buffers = list(model.buffers())  # the same tensors all run long (only their .data changes)
 
     def say(self, text: str) -> None:
         if not self.quiet:
@@ -220,8 +231,12 @@ class _Run:
 
     def step(self, xb: Tensor, yb: Tensor, epoch: int, position: float) -> tuple[float, Tensor]:
         """One update; returns the data loss and the scores. Nothing is updated when the loss
-        or a gradient is not finite."""
+        or a gradient is not finite: parameters and optimizer state change only in
+        ``optimizer.step()``, after both checks, but the forward pass already updated the
+        buffers (batch norm's running statistics), so they are copied first (they are small)
+        and put back on failure."""
         self.optimizer.zero_grad()
+        buffers = [(b, b.data.copy()) for b in self.buffers]
         scores = self.model(xb)
         data_loss = self.loss_fn(scores, yb)
         loss, reg_value = data_loss, 0.0
@@ -231,19 +246,24 @@ class _Run:
         data_value, lr = float(data_loss.item()), current_lr(self.optimizer)
         self.history.log_iteration(data_value, reg_value, lr, position)
         if not math.isfinite(data_value + reg_value):
-            self.fail("the loss", data_value + reg_value, epoch)
+            self.fail("the loss", data_value + reg_value, epoch, buffers)
         loss.backward()
         for p in self.model.parameters():
-            if p.grad is not None and not bool(backend.get_xp(p.device).isfinite(p.grad.data).all()):
-                self.fail("a gradient", math.nan, epoch)
+            if p.grad is not None and not _all_finite(p.grad.data):
+                self.fail("a gradient", math.nan, epoch, buffers)
         self.optimizer.step()
         return data_value, scores
 
-    def fail(self, what: str, value: float, epoch: int) -> None:
+    def fail(self, what: str, value: float, epoch: int, buffers: list) -> None:
+        for b, saved in buffers:
+            b.data = saved
         self.optimizer.zero_grad()
         self.history.meta["stop_reason"] = "non_finite"
+        # a finite loss and gradient can still overflow in the update (a huge learning rate);
+        # undoing that would need a copy of every weight at every step, so it is reported instead
+        finite = all(_all_finite(p.data) for p in self.model.parameters())
         raise NonFiniteLossError(what, value, self.history.iterations, epoch,
-                                 current_lr(self.optimizer), self.history)
+                                 current_lr(self.optimizer), self.history, weights_finite=finite)
 
     # ------------------------------------------------------------ bookkeeping
     def step_scheduler(self) -> None:
@@ -282,7 +302,7 @@ class _Run:
         }
 
     def resume(self, path: str | os.PathLike) -> None:
-        state = load_checkpoint(path)
+        state = load_checkpoint(path, require=RESUME_KEYS)
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         if (state["scheduler"] is None) != (self.scheduler is None):
@@ -298,7 +318,7 @@ class _Run:
         self.history.meta.update(interrupted=False, stop_reason=None)
         self.start_epoch, self.elapsed0 = int(state["epoch"]), float(state["elapsed"])
         if self.best_path is not None and os.path.exists(self.best_path):
-            self.best_state = load_checkpoint(self.best_path)["model"]
+            self.best_state = load_checkpoint(self.best_path, require=("model",))["model"]
         self.say(f"resumed from {os.fspath(path)} at epoch {self.start_epoch}")
 
 
