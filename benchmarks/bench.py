@@ -3,6 +3,7 @@
     python benchmarks/bench.py                     # all sections; the GPU one is skipped without a GPU
     python benchmarks/bench.py --quick             # few rounds: a smoke run, numbers are rougher
     python benchmarks/bench.py --section convnet   # only the ConvNet step and its memory
+    python benchmarks/bench.py --section small     # the nine-layer 64-unit MLP at batch 32
     python benchmarks/bench.py --profile convnet   # cProfile of the tinygrad_lite ConvNet step (default mlp)
 
 One process times everything (memory is measured in child processes, one per
@@ -29,8 +30,7 @@ from timing import cpu_case, interleaved
 from tinygrad_lite.files import write_json
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-BATCHES = (64, 256)
-SECTIONS = ("mlp", "convnet", "ops", "gpu")  # mlp and convnet: the step, then its memory
+SECTIONS = ("mlp", "convnet", "small", "ops", "gpu")  # mlp and convnet: the step, then its memory
 TARGETS = {"step_vs_numpy": 1.10, "step_vs_torch": 1.0, "memory_vs_numpy": 1.3, "gpu_vs_torch": 1.25}
 
 
@@ -56,15 +56,14 @@ def parse_args(argv):
 
 def step_section(model: str, torch, rounds: int, target_s: float) -> dict:
     """Training-step time of each implementation of ``model`` at each batch size."""
-    params = MODELS[model].init_params()
+    spec = MODELS[model]
+    params = spec.init_params()
     impls = implementations(model, torch, params)
-    out = {"title": MODELS[model].title, "same_math": mlp.check_same_math(impls), "batches": {}}
-    if hasattr(impls[1], "uses"):
-        out["uses"] = impls[1].uses
-    for batch in BATCHES:
+    out = {"title": spec.title, "same_math": mlp.check_same_math(impls, sizes=spec.sizes), "batches": {}}
+    for batch in spec.batches:
         cases = {}
         for impl in implementations(model, torch, params):
-            data = impl.prepare(*mlp.make_batch(batch))
+            data = impl.prepare(*mlp.make_batch(batch, sizes=spec.sizes))
             cases[impl.name] = cpu_case(lambda impl=impl, data=data: impl.step(data))
         out["batches"][batch] = interleaved(cases, rounds, target_s)
     return out
@@ -105,8 +104,7 @@ def _fmt(v, spec="9.3f") -> str:
 
 
 def print_steps(sec: dict) -> None:
-    uses = f"; tinygrad_lite uses {sec['uses']}" if "uses" in sec else ""
-    print(f"\n{sec['title']} training step (ms, median){uses}")
+    print(f"\n{sec['title']} training step (ms, median)")
     for name, chk in sec["same_math"].items():
         state = "same math" if chk["ok"] else "DIFFERENT MATH: timings not comparable"
         print(f"  {name} vs numpy after 3 steps: loss diff {chk['max_loss_diff']:.1e}, "
@@ -170,7 +168,7 @@ def profile(model: str, batch: int, seconds: float = 2.0) -> None:
     the NumPy step for scale."""
     numpy_impl, tl_impl = implementations(model, None, MODELS[model].init_params())
     for impl in (tl_impl, numpy_impl):
-        data = impl.prepare(*mlp.make_batch(batch))
+        data = impl.prepare(*mlp.make_batch(batch, sizes=MODELS[model].sizes))
         for _ in range(5):
             impl.step(data)
         t0 = time.perf_counter()
@@ -214,9 +212,10 @@ def main(argv=None) -> dict | None:
     if "ops" in sections:
         results["ops"] = ops_section(torch, rounds, target_s / 4)
         print_ops(results["ops"])
-    for model in (m for m in MODELS if m in sections and not args.no_memory):
+    for model in (m for m in memory.N_EXAMPLES if m in sections and not args.no_memory):
         key = "memory" if model == "mlp" else f"{model}_memory"
-        results[key] = memory_section(model, torch, threads, BATCHES[:1] if args.quick else BATCHES)
+        batches = MODELS[model].batches
+        results[key] = memory_section(model, torch, threads, batches[:1] if args.quick else batches)
         print_memory(model, results[key])
     if "gpu" in sections:
         timing.set_clock("wall")  # the GPU section compares with device-event times

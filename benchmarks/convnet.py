@@ -10,10 +10,11 @@ example as a 28 x 28 image, so ``mlp.check_same_math`` compares these implementa
 
 Parameters are in PyTorch's layouts: conv weights (out, in, kh, kw), the linear weight
 (out, in); the interface is the MLP's: ``prepare(x, y)``, ``step(batch)``, ``params_numpy()``.
-``MODELS`` lists both benchmarked models (MLP and ConvNet) for bench.py and memory.py.
+``MODELS`` lists the benchmarked models (MLP, ConvNet, small MLP) for bench.py and memory.py.
 """
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Callable
 from typing import NamedTuple
@@ -253,18 +254,23 @@ class TorchConvNet(UserConvNet):
 
 
 class Model(NamedTuple):
-    """A benchmarked model: its title, its initial parameters, and its numpy, tinygrad_lite
-    and torch classes (in the order of NAMES)."""
+    """A benchmarked model: its title, its initial parameters, its numpy, tinygrad_lite and
+    torch classes (in the order of NAMES), the (input, ..., classes) sizes of its data
+    (``mlp.make_batch``) and the batch sizes it is timed at."""
 
     title: str
     init_params: Callable[[], list]
     classes: tuple
+    sizes: tuple = mlp.SIZES
+    batches: tuple = (64, 256)
 
 
 MODELS = {
     "mlp": Model("MLP 784-512-256-10", mlp.init_params, (HandMLP, TinygradMLP, TorchMLP)),
     "convnet": Model("ConvNet conv 1-8 3x3, pool 2, conv 8-16 3x3, pool 2, linear 784-10", init_params,
                      (HandConvNet, TinygradConvNet, TorchConvNet)),
+    "small": Model("MLP 64-64x9-10 (nine 64-unit layers)", functools.partial(mlp.init_params, sizes=mlp.SMALL),
+                   (HandMLP, TinygradMLP, TorchMLP), mlp.SMALL, (32,)),
 }
 NAMES = ("numpy", "tinygrad_lite", "torch")
 

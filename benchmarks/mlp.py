@@ -1,6 +1,8 @@
-"""The benchmarked model, written three times with exactly the same math.
+"""The benchmarked MLPs, written three times with exactly the same math.
 
-MLP 784-512-256-10 with ReLU, mean softmax cross-entropy on integer labels and SGD
+MLP 784-512-256-10 (``SIZES``), or any other widths (``SMALL``: the lecture's scale,
+64-64-...-64-10 with nine 64-unit layers, where the engine's own work per op shows), with
+ReLU between layers, mean softmax cross-entropy on integer labels and SGD
 with momentum (v = 0.9 v + dx; x -= lr v, PyTorch's form), float32 throughout.
 All three start from the same parameters (``init_params``); ``check_same_math``
 runs a few steps of each and compares losses and parameters with the NumPy one,
@@ -17,24 +19,25 @@ import itertools
 import numpy as np
 
 SIZES = (784, 512, 256, 10)
+SMALL = (64,) * 10 + (10,)  # nine 64 -> 64 layers on 8 x 8 digits, then the 10 classes
 LR, MOMENTUM = 0.01, 0.9
 
 
-def init_params(seed: int = 0) -> list[np.ndarray]:
-    """[W1, b1, W2, b2, W3, b3]: Kaiming-normal weights of shape (in, out), small random biases."""
+def init_params(seed: int = 0, sizes: tuple = SIZES) -> list[np.ndarray]:
+    """[W1, b1, W2, b2, ...]: Kaiming-normal weights of shape (in, out), small random biases."""
     rng = np.random.default_rng(seed)
     out = []
-    for fan_in, fan_out in itertools.pairwise(SIZES):
+    for fan_in, fan_out in itertools.pairwise(sizes):
         std = np.float32(np.sqrt(2.0 / fan_in))
         out.append(rng.standard_normal((fan_in, fan_out), dtype=np.float32) * std)
         out.append(rng.uniform(-0.1, 0.1, fan_out).astype(np.float32))
     return out
 
 
-def make_batch(batch: int, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
+def make_batch(batch: int, seed: int = 1, sizes: tuple = SIZES) -> tuple[np.ndarray, np.ndarray]:
     """Random inputs in [0, 1) and random labels (the speed does not depend on the values)."""
     rng = np.random.default_rng(seed)
-    return rng.random((batch, SIZES[0]), dtype=np.float32), rng.integers(0, SIZES[-1], batch)
+    return rng.random((batch, sizes[0]), dtype=np.float32), rng.integers(0, sizes[-1], batch)
 
 
 class HandMLP:
@@ -67,19 +70,19 @@ class HandMLP:
 
     def _backprop(self, x, y):
         xp = self.xp
-        w1, b1, w2, b2, w3, b3 = self.params
+        ws, bs = self.params[::2], self.params[1::2]
         n = x.shape[0]
         rows = self._rows.get(n)
         if rows is None:
             rows = self._rows[n] = xp.arange(n)
-        h1 = x @ w1
-        h1 += b1
-        xp.maximum(h1, 0, out=h1)
-        h2 = h1 @ w2
-        h2 += b2
-        xp.maximum(h2, 0, out=h2)
-        z = h2 @ w3
-        z += b3
+        hs = [x]  # each layer's input
+        for w, b in zip(ws[:-1], bs[:-1]):
+            h = hs[-1] @ w
+            h += b
+            xp.maximum(h, 0, out=h)
+            hs.append(h)
+        z = hs[-1] @ ws[-1]
+        z += bs[-1]
         z -= z.max(axis=1, keepdims=True)
         zy = z[rows, y]
         xp.exp(z, out=z)
@@ -88,11 +91,12 @@ class HandMLP:
         z /= s[:, None]  # softmax, turned in place into d(loss)/d(logits)
         z[rows, y] -= 1
         z *= 1.0 / n
-        d2 = z @ w3.T
-        d2 *= h2 > 0
-        d1 = d2 @ w2.T
-        d1 *= h1 > 0
-        grads = [x.T @ d1, d1.sum(axis=0), h1.T @ d2, d2.sum(axis=0), h2.T @ z, z.sum(axis=0)]
+        grads, d = [], z
+        for i in range(len(ws) - 1, -1, -1):
+            grads[:0] = [hs[i].T @ d, d.sum(axis=0)]
+            if i:
+                d = d @ ws[i].T
+                d *= hs[i] > 0
         return grads, loss
 
     def params_numpy(self) -> list[np.ndarray]:
@@ -101,35 +105,8 @@ class HandMLP:
         return [to_numpy(p) for p in self.params]
 
 
-class _RawSGD:
-    """Placeholder for optim.SGD until it exists: the same update on the arrays."""
-
-    def __init__(self, params):
-        self.params = params
-        self.velocity = [None] * len(params)
-
-    def zero_grad(self):
-        for p in self.params:
-            p.grad = None
-
-    def step(self):
-        for i, p in enumerate(self.params):
-            g = p.grad.data
-            v = self.velocity[i]
-            if v is None:
-                v = self.velocity[i] = g.copy()
-            else:
-                v *= MOMENTUM
-                v += g
-            p.data -= LR * v
-
-
 class TinygradMLP:
-    """tinygrad_lite as a user writes it: nn.Linear, nn.CrossEntropyLoss, optim.SGD.
-
-    Each of the three is taken from the library when it exists and replaced by the
-    equivalent raw Tensor code otherwise; ``uses`` records which were used.
-    """
+    """tinygrad_lite as a user writes it: nn.Linear, nn.CrossEntropyLoss, optim.SGD."""
 
     name = "tinygrad_lite"
 
@@ -138,60 +115,31 @@ class TinygradMLP:
         from tinygrad_lite import nn, optim
 
         self.tl, self.device = tl, device
-        self.layers, self.params, self.transposed = self._make_layers(nn, params)
-        self.uses = {"linear": "nn.Linear" if hasattr(nn, "Linear") else "raw Tensor ops"}
-        if hasattr(nn, "CrossEntropyLoss"):
-            self.loss_fn, self.uses["loss"] = nn.CrossEntropyLoss(), "nn.CrossEntropyLoss"
-        else:
-            self.loss_fn, self.uses["loss"] = self._raw_cross_entropy, "raw log_softmax + index"
-        if hasattr(optim, "SGD"):
-            self.opt = optim.SGD(self.params, lr=LR, momentum=MOMENTUM)
-            self.uses["optim"] = "optim.SGD"
-        else:
-            self.opt, self.uses["optim"] = _RawSGD(self.params), "raw array update"
-
-    def _make_layers(self, nn, params):
-        tl, dev = self.tl, self.device
-        pairs = list(zip(params[::2], params[1::2]))
-        if not hasattr(nn, "Linear"):
-            ts = [tl.Tensor(p, requires_grad=True, device=dev) for p in params]
-            layers = [lambda h, w=w, b=b: h @ w + b for w, b in zip(ts[::2], ts[1::2])]
-            return layers, ts, [False] * len(pairs)
-        layers, out, transposed = [], [], []
-        for w, b in pairs:
-            layer = nn.Linear(*w.shape)
-            if dev != "cpu":
-                layer.to(dev)
-            flip = tuple(layer.weight.shape) == w.T.shape
-            layer.weight.data = tl.backend.to_device(np.ascontiguousarray(w.T if flip else w), dev)
-            layer.bias.data = tl.backend.to_device(b.reshape(layer.bias.shape), dev)
-            layers.append(layer)
-            out += [layer.weight, layer.bias]
-            transposed.append(flip)
-        return layers, out, transposed
-
-    def _raw_cross_entropy(self, logits, y):
-        rows = self.tl.arange(logits.shape[0], device=self.device)
-        return -(logits.log_softmax(-1)[rows, y]).mean()
+        self.layers = []
+        for w, b in zip(params[::2], params[1::2]):
+            layer = nn.Linear(*w.shape).to(device)
+            layer.weight.data = tl.backend.to_device(np.ascontiguousarray(w.T), device)  # (out, in)
+            layer.bias.data = tl.backend.to_device(b, device)
+            self.layers.append(layer)
+        self.params = [p for layer in self.layers for p in (layer.weight, layer.bias)]
+        self.loss_fn = nn.CrossEntropyLoss()
+        self.opt = optim.SGD(self.params, lr=LR, momentum=MOMENTUM)
 
     def prepare(self, x, y):
         return self.tl.Tensor(x, device=self.device), self.tl.Tensor(y, device=self.device)
 
     def step(self, batch):
-        x, y = batch
+        h, y = batch
         self.opt.zero_grad()
-        h = self.layers[0](x).relu()
-        h = self.layers[1](h).relu()
-        loss = self.loss_fn(self.layers[2](h), y)
+        for layer in self.layers[:-1]:
+            h = layer(h).relu()
+        loss = self.loss_fn(self.layers[-1](h), y)
         loss.backward()
         self.opt.step()
         return loss
 
     def params_numpy(self) -> list[np.ndarray]:
-        out = [p.numpy() for p in self.params]
-        for i, flip in enumerate(self.transposed):
-            out[2 * i] = out[2 * i].T if flip else out[2 * i]
-        return out
+        return [p.numpy().T if p.ndim == 2 else p.numpy() for p in self.params]
 
 
 class TorchMLP:
@@ -214,11 +162,11 @@ class TorchMLP:
         return torch_to(self.torch, x, self.device), torch_to(self.torch, y, self.device)
 
     def step(self, batch):
-        x, y = batch
+        h, y = batch
         self.opt.zero_grad()
-        h = self.torch.relu(self.layers[0](x))
-        h = self.torch.relu(self.layers[1](h))
-        loss = self.loss_fn(self.layers[2](h), y)
+        for layer in self.layers[:-1]:
+            h = self.torch.relu(layer(h))
+        loss = self.loss_fn(self.layers[-1](h), y)
         loss.backward()
         self.opt.step()
         return loss
@@ -234,9 +182,9 @@ def torch_to(torch, array: np.ndarray, device: str):
     return torch.from_numpy(array).to(device)
 
 
-def check_same_math(impls: list, batch: int = 64, steps: int = 3) -> dict:
+def check_same_math(impls: list, batch: int = 64, steps: int = 3, sizes: tuple = SIZES) -> dict:
     """Largest loss and parameter differences of each implementation against the first."""
-    x, y = make_batch(batch, seed=2)
+    x, y = make_batch(batch, seed=2, sizes=sizes)
 
     def run(impl):
         data = impl.prepare(x, y)

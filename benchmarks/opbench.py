@@ -3,7 +3,8 @@
 On tensors this small the arithmetic is a few dozen nanoseconds, so the time is
 what the library spends around it: wrapping, graph recording, the backward pass,
 gradient accumulation. The NumPy column is the same forward and backward math
-written by hand (the part no engine can avoid).
+written by hand (the part no engine can avoid). ``graph3`` is a three-op graph,
+``(a * b + a).sum()`` and its backward: a scalar-style experiment.
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import numpy as np
 from timing import Case, cpu_case
 
 SHAPE = (8, 8)
-OPS = ("add", "matmul", "relu", "sum")
+OPS = ("add", "matmul", "relu", "sum", "graph3")
 
 
 def _numpy_cases(a: np.ndarray, b: np.ndarray) -> dict[str, Callable[[], object]]:
@@ -24,7 +25,14 @@ def _numpy_cases(a: np.ndarray, b: np.ndarray) -> dict[str, Callable[[], object]
         "matmul": lambda: (a @ b, g @ b.T, a.T @ g),
         "relu": lambda: (np.maximum(a, 0), g * (a > 0)),
         "sum": lambda: (a.sum(), np.broadcast_to(g0, SHAPE).copy()),
+        "graph3": lambda: _graph3(a, b, g0),
     }
+
+
+def _graph3(a, b, g0):
+    """(a * b + a).sum() and d/da = g (b + 1), d/db = g a, with the sum's gradient broadcast."""
+    g = np.broadcast_to(g0, SHAPE)
+    return (a * b + a).sum(), g * b + g, g * a
 
 
 def _autograd_cases(fwd: dict[str, Callable], a, b, ones: Callable) -> dict[str, Callable[[], object]]:
@@ -45,7 +53,8 @@ def _autograd_cases(fwd: dict[str, Callable], a, b, ones: Callable) -> dict[str,
 
 def _forward_ops(relu: Callable) -> dict[str, Callable]:
     return {"add": lambda a, b: a + b, "matmul": lambda a, b: a @ b,
-            "relu": lambda a, b: relu(a), "sum": lambda a, b: a.sum()}
+            "relu": lambda a, b: relu(a), "sum": lambda a, b: a.sum(),
+            "graph3": lambda a, b: (a * b + a).sum()}
 
 
 def make_cases(torch) -> dict[str, dict[str, Case]]:

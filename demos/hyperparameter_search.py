@@ -13,10 +13,13 @@
    test 9. Averaged over many objectives (peak placed at random), random finds better.
 
     python demos/hyperparameter_search.py [--quick] [--n-jobs 2] [--dataset fashion-mnist ...]
+    python demos/hyperparameter_search.py --dask local            # a local Dask cluster, --n-jobs workers
+    python demos/hyperparameter_search.py --dask tcp://host:8786  # a running Dask scheduler's workers
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
@@ -68,8 +71,11 @@ def train_trial(params: dict, seed: int, *, dataset: str = "digits", data_dir: s
 
 
 def executor_for(args):
-    """A process pool of ``--n-jobs`` workers: forked on the CPU, spawned for CUDA (a CUDA
-    context does not survive a fork). None for one job: trials then run serially."""
+    """The Dask cluster's executor with ``--dask``; else a process pool of ``--n-jobs`` workers:
+    forked on the CPU, spawned for CUDA (a CUDA context does not survive a fork). None for one
+    job: trials then run serially."""
+    if getattr(args, "dask_executor", None) is not None:
+        return args.dask_executor
     if args.n_jobs <= 1:
         return None
     method = "spawn" if args.device == "cuda" else "fork"
@@ -84,7 +90,7 @@ def stage(title: str, objective, space: dict, n_trials: int, seed: int, args):
     try:
         result = random_search(objective, space, n_trials, seed=seed, executor=pool, quiet=True)
     finally:
-        if pool is not None:
+        if pool is not None and pool is not getattr(args, "dask_executor", None):  # Dask's serves every stage
             pool.shutdown()
     warnings = border_warnings(space, result, frac=args.border_frac, extend=args.extend)
     print("\n".join(result.lines()))
@@ -166,6 +172,10 @@ def plot_bergstra(peak: float, seed: int, out):
 def build_parser():
     p = scaffold.parser("hyperparameter_search", __doc__.split("\n")[0])
     p.add_argument("--n-jobs", type=int, default=2, help="worker processes (1: serial)")
+    p.add_argument("--dask", default=None, metavar="local|ADDRESS",
+                   help="run the trials on a Dask cluster: 'local' starts --n-jobs worker processes here "
+                        "(one thread each); an address such as tcp://host:8786 uses a running scheduler, "
+                        "whose workers need tinygrad_lite, demos/ on their path and the data (extra [dask])")
     p.add_argument("--coarse-trials", type=int, default=None,
                    help="trials per coarse stage (None: 20; 8 with --quick)")
     p.add_argument("--fine-trials", type=int, default=None,
@@ -215,7 +225,13 @@ def search(args, out) -> dict:
 def main(argv=None) -> dict:
     args = build_parser().parse_args(argv)
     out, elapsed = scaffold.output_dir(args), scaffold.timer()
-    stages = search(args, out)
+    with contextlib.ExitStack() as stack:
+        if args.dask:
+            from tinygrad_lite.distributed import dask_executor
+
+            args.dask_executor = stack.enter_context(dask_executor(args.dask, n_workers=max(1, args.n_jobs)))
+            print(f"trials on Dask: {args.dask}")
+        stages = search(args, out)
     print()
     scaffold.table([summary_row(n, *s) for n, s in stages.items()], "coarse to fine")
     b = bergstra(args.problems or (40 if args.quick else 200), args.seed)

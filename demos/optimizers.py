@@ -57,19 +57,23 @@ class Surface:
     xlim: tuple
     ylim: tuple
     lrs: dict
+    formula: str = ""
+    minima: tuple = ()  # the global minima, marked on the contours
 
 
 SURFACES = (
     Surface("ill-conditioned quadratic", lambda x, y: 0.01 * x**2 + y**2, (-9.0, 1.5), 150,
             (-10, 2), (-2, 2), {"sgd": 0.9, "momentum": 0.15, "nesterov": 0.15, "adagrad": 1.0,
-                                "rmsprop": 0.1,
-                                    "adam": 0.3}),
+                                "rmsprop": 0.1, "adam": 0.3},
+            formula="f = 0.01 x² + y²", minima=((0.0, 0.0),)),
     Surface("saddle point", lambda x, y: x**2 + 0.25 * y**4 - 0.5 * y**2, (-1.5, 1e-6), 100,
             (-1.7, 1.7), (-1.5, 1.5), {"sgd": 0.1, "momentum": 0.1, "nesterov": 0.1, "adagrad": 0.5,
-                                           "rmsprop": 0.05, "adam": 0.1}),
+                                       "rmsprop": 0.05, "adam": 0.1},
+            formula="f = x² + y⁴/4 - y²/2", minima=((0.0, 1.0), (0.0, -1.0))),
     Surface("Rosenbrock", lambda x, y: (1 - x)**2 + 100 * (y - x**2)**2, (-1.2, 1.0), 1000,
             (-1.5, 1.5), (-0.5, 1.6), {"sgd": 1e-3, "momentum": 1e-3, "nesterov": 1e-3, "adagrad": 0.3,
-                                           "rmsprop": 0.01, "adam": 0.05}),
+                                       "rmsprop": 0.01, "adam": 0.05},
+            formula="f = (1 - x)² + 100 (y - x²)²", minima=((1.0, 1.0),)),
 )
 
 
@@ -122,9 +126,11 @@ def run_surfaces(device: str, quick: bool) -> dict:
 
 
 def plot_surfaces(runs: dict, out, frames: int = 0) -> list:
-    """Contours with each optimizer's path; with ``frames`` also a GIF of the paths being
-    drawn. Returns the files written."""
-    fig, axes = scaffold.figure(1, len(SURFACES), size=(4.2, 3.4))
+    """Contours with each optimizer's path and the minima marked, one legend for all panels;
+    with ``frames`` also a GIF of the paths being drawn. Returns the files written."""
+    fig, axes = scaffold.figure(1, len(SURFACES), size=(4.2, 3.7))
+    # one legend under all panels: the layout leaves a strip for it
+    fig.set_layout_engine("tight", rect=(0, 0.1, 1, 1))
     lines = []
     for ax, s in zip(axes[0], SURFACES):
         gx, gy = np.meshgrid(np.linspace(*s.xlim, 200), np.linspace(*s.ylim, 200))
@@ -136,8 +142,12 @@ def plot_surfaces(runs: dict, out, frames: int = 0) -> list:
             (line,) = ax.plot(path[:, 0], path[:, 1], ".-", ms=2, lw=1, color=COLORS[n], label=n,
                               markevery=max(1, len(path) // 100), zorder=3 if n == "sgd" else 2)
             lines.append((line, path))
-        ax.set(xlim=s.xlim, ylim=s.ylim, title=s.name)
-    axes[0][1].legend(fontsize=7, loc="lower right")
+        mx, my = zip(*s.minima)
+        ax.plot(mx, my, "*", ms=13, color="gold", mec="k", mew=0.8, zorder=4, label="minimum")
+        ax.set(xlim=s.xlim, ylim=s.ylim, xlabel="x", ylabel="y")
+        ax.set_title(f"{s.name}: {s.formula}", fontsize="medium")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=8, frameon=False)
     files = [scaffold.savefig(fig, out / "optimizers_trajectories.png")]
     if frames:
         files.append(scaffold.save_gif(fig, functools.partial(_show, lines, frames), frames,
@@ -153,7 +163,7 @@ def _show(lines: list, frames: int, k: int) -> list:
     return [line for line, _ in lines]
 
 
-def plot_effective_steps(runs: dict, adagrad_data: list, out):
+def plot_effective_steps(runs: dict, adagrad_data: list, out, dataset: str):
     fig, axes = scaffold.figure(1, 2, size=(5, 3.6))
     quad = runs[SURFACES[0].name]
     for n, style in (("adagrad", "-"), ("rmsprop", ":")):
@@ -162,11 +172,11 @@ def plot_effective_steps(runs: dict, adagrad_data: list, out):
             label = f"{n}, {coord} (curvature {0.02 if j == 0 else 2})"
             axes[0][0].plot(eff[:, j], style, color=f"C{j}", label=label)
     axes[0][0].set(yscale="log", xlabel="step", ylabel="lr / (sqrt(cache) + eps)",
-                   title="quadratic: per-coordinate effective step")
+                   title=f"{SURFACES[0].formula}: per-coordinate effective step")
     axes[0][0].legend(fontsize=7)
     axes[0][1].plot(np.arange(1, len(adagrad_data) + 1), adagrad_data, color="C2")
     axes[0][1].set(yscale="log", xlabel="iteration", ylabel="median over weights",
-                   title="Adagrad on the data set: effective step")
+                   title=f"Adagrad on {dataset}: effective step")
     return scaffold.savefig(fig, out / "optimizers_adagrad_step.png")
 
 
@@ -253,13 +263,13 @@ def decay_study(args, split, epochs: int, seeds: int) -> dict:
     return out
 
 
-def plot_data(histories: dict, decay: dict, out):
+def plot_data(histories: dict, decay: dict, out, dataset: str):
     fig, axes = scaffold.figure(1, 2, size=(5, 3.6))
     for n, h in histories.items():
         w = max(1, h.iterations // 40)
         axes[0][0].plot(h.iter_epoch, moving_average(h.iter_loss, w), color=COLORS[n], label=n)
     axes[0][0].set(yscale="log", xlabel="epoch", ylabel="training loss (smoothed)",
-                   title="the six on the data set")
+                   title=f"the six optimizers on {dataset}")
     axes[0][0].legend(fontsize=7)
     for i, (n, d) in enumerate(decay.items()):
         for curve, style, label in zip(d["curves"], ("-", "--"), ("constant lr", "StepLR (halve)")):
@@ -267,7 +277,7 @@ def plot_data(histories: dict, decay: dict, out):
             w = max(1, len(curve) // 40)
             axes[0][1].plot(x, moving_average(curve, w), style, color=f"C{i}", label=f"{n}, {label}")
     axes[0][1].set(xlabel="fraction of training", ylabel="data loss (smoothed)", yscale="log",
-                   title=f"learning-rate decay (L2, lambda={DECAY_REG:g})")
+                   title=f"learning-rate decay on {dataset} (L2, lambda={DECAY_REG:g})")
     axes[0][1].legend(fontsize=7)
     return scaffold.savefig(fig, out / "optimizers_data.png")
 
@@ -300,8 +310,8 @@ def main(argv=None) -> dict:
     histories, adagrad_steps = train_six(args, split, args.epochs or (15 if small and not args.quick else 3))
     decay = decay_study(args, split, args.decay_epochs or (40 if small and not args.quick else 12),
                         args.seeds or (1 if args.quick else 2))
-    plot_effective_steps(surf["runs"], adagrad_steps, out)
-    plot_data(histories, decay, out)
+    plot_effective_steps(surf["runs"], adagrad_steps, out, split.name)
+    plot_data(histories, decay, out, split.name)
     results = report(surf, histories, adagrad_steps, decay, args.lr_scale)
     results["time_s"] = elapsed()
     scaffold.save_results(out, results)

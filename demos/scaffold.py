@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import os
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -191,3 +193,34 @@ def save_gif(fig, draw: Callable[[int], list], frames: int, path: Path, fps: int
             f.write(staged.read_bytes())
     print(f"wrote {path}")
     return path
+
+
+# ---------------------------------------------------------------- data-parallel runs
+def add_distributed_flags(p: argparse.ArgumentParser) -> None:
+    """``--distributed`` and ``--sync-batchnorm``, for the demos that train over MPI."""
+    p.add_argument("--distributed", action="store_true",
+                   help="data-parallel over the ranks of `mpiexec -n N python demos/<name>.py --distributed` "
+                        "(--batch-size is per rank); rank 0 alone prints and writes files")
+    p.add_argument("--sync-batchnorm", action="store_true",
+                   help="with --distributed: BatchNorm statistics over all ranks' batches together")
+
+
+def data_parallel(args):
+    """With ``--distributed``, join the MPI job and return its ``DataParallel`` (None without).
+    Ranks other than 0 print nothing: their lines would repeat rank 0's."""
+    if not args.distributed:
+        return None
+    from tinygrad_lite.distributed import DataParallel
+
+    dp = DataParallel(sync_batchnorm=args.sync_batchnorm)
+    if args.device == "cuda":
+        dp.comm.select_gpu()  # ranks on one host on different GPUs (untested: no GPU where it was written)
+    if not dp.is_root:
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 (for the life of the process)
+    return dp
+
+
+if __name__ == "__main__":
+    # the demos' shared code, not a demo: run as a script it would do nothing and look like success
+    raise SystemExit("demos/scaffold.py is the code the demos share, not a demo: run one of the demos, "
+                     "e.g. python demos/train_mlp.py (the list is in demos/README.md)")

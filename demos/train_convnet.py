@@ -17,6 +17,7 @@ and, as the lecture says for ConvNets, look at the first-layer filters: before t
 
     python demos/train_convnet.py                   # embedded digits (1x8x8), seconds
     python demos/train_convnet.py --dataset fashion-mnist --data-dir ../shared/data/fashion-mnist
+    mpiexec -n 2 python demos/train_convnet.py --distributed --sync-batchnorm   # data-parallel, 2 ranks
 """
 from __future__ import annotations
 
@@ -54,7 +55,9 @@ def build_parser():
     p.add_argument("--batch-size", type=int, default=64, help="examples per update")
     p.add_argument("--train-size", type=int, default=None,
                    help=f"train on the first N training examples (None: all; {QUICK_TRAIN} with --quick)")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--quiet", action="store_true",
+                   help="no progress bars; the per-epoch lines stay (bars are also off when stderr is not a terminal)")
+    scaffold.add_distributed_flags(p)
     return p
 
 
@@ -84,6 +87,8 @@ def lenet(channels: list[int], hidden: int, batchnorm: bool, image_shape: tuple,
 
 def main(argv=None) -> dict:
     args = build_parser().parse_args(argv)
+    dist = scaffold.data_parallel(args)  # first: every rank runs all of main, rank 0 writes
+    root = dist is None or dist.is_root
     out, elapsed = scaffold.output_dir(args), scaffold.timer()
     split = scaffold.load_data(args, max_train=args.train_size or (QUICK_TRAIN if args.quick else None),
                                standardize=False)
@@ -108,15 +113,20 @@ def main(argv=None) -> dict:
 
     scaffold.seed_all(args.seed)
     model = new_model()
-    files = {"filters_before": train.plot_first_layer_weights(model, out / "filters_before.png")}
+    files = {"filters_before": train.plot_first_layer_weights(model, out / "filters_before.png")} if root else {}
     optimizer = new_optimizer(model)
     print(f"[3/4] training {epochs} epochs: {model}\n      {optimizer}, L2 lambda={args.reg}, "
           f"batch size {args.batch_size}, schedule {args.schedule}")
+    if dist is not None:
+        print(f"      data-parallel on {dist.size} rank(s): batch {args.batch_size} per rank, "
+              f"{args.batch_size * dist.size} per step; {'synchronized' if args.sync_batchnorm else 'per-rank'} "
+              "BatchNorm statistics")
     history, error = scaffold.fit_or_diverge(
         model, loss_fn, optimizer, (split.x_train, split.y_train), epochs=epochs,
         batch_size=args.batch_size, val=(split.x_val, split.y_val), device=args.device,
         scheduler=optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs) if args.schedule == "cosine" else None,
-        reg=(nn.l2_penalty, args.reg) if args.reg > 0 else None, quiet=args.quiet, seed=args.seed)
+        reg=(nn.l2_penalty, args.reg) if args.reg > 0 else None, progress=False if args.quiet else None, seed=args.seed,
+        distributed=dist)
     if error is not None:
         print(f"      stopped: {error}")
     test_loss, test_acc = train.evaluate(model, loss_fn, (split.x_test, split.y_test), device=args.device)
@@ -124,8 +134,10 @@ def main(argv=None) -> dict:
     findings = train.diagnose(history)
     for f in findings:
         print(f"      diagnosis [{f.code}]: {f.message}")
-    files.update(filters_after=train.plot_first_layer_weights(model, out / "filters_after.png"),
-                 history=history.save(out / "history.json"), curves=train.plot_history(history, out / "history.png"))
+    if root:
+        files.update(filters_after=train.plot_first_layer_weights(model, out / "filters_after.png"),
+                     history=history.save(out / "history.json"),
+                     curves=train.plot_history(history, out / "history.png"))
     results = {"dataset": split.name, "channels": channels, "hidden": hidden, "batchnorm": batchnorm, "initial_loss": init.measured,
                "expected_initial_loss": init.expected, "overfit_reached": over.reached,
                "overfit_iterations": over.iterations, "test_acc": test_acc, "test_loss": test_loss,
@@ -133,7 +145,10 @@ def main(argv=None) -> dict:
                "val_acc": history.val_acc[-1] if history.epochs else None,
                "epoch_time_s": history.time[-1] / history.epochs if history.epochs else None,
                "findings": [f.code for f in findings], "error": None if error is None else str(error),
-               "time_s": elapsed(), "files": {k: str(v) for k, v in files.items()}}
+               "time_s": elapsed(), "files": {k: str(v) for k, v in files.items()},
+               "ranks": 1 if dist is None else dist.size}
+    if not root:
+        return results
     files["results"] = scaffold.save_results(out, results)
     print(f"wrote {', '.join(str(p) for p in files.values())} ({results['time_s']:.1f}s)")
     return results

@@ -15,6 +15,7 @@ Plots, history JSON and checkpoints go to ``--out`` (default runs/train_mlp).
     python demos/train_mlp.py                                      # embedded digits, CPU
     python demos/train_mlp.py --dataset fashion-mnist --data-dir ../shared/data/fashion-mnist
     python demos/train_mlp.py --lr 10                              # watch the loss explode
+    mpiexec -n 2 python demos/train_mlp.py --distributed           # data-parallel on 2 ranks
 
 Plain SGD at lr 0.01 needs about 100 passes over the 1,257 digit images (20 updates
 per epoch) to pass 95% test accuracy: that is the default number of epochs on digits.
@@ -24,6 +25,8 @@ default to the lecture's SGD + momentum (rho = 0.9) at the same lr; ``--momentum
 plain SGD back.
 """
 from __future__ import annotations
+
+import time
 
 import scaffold
 
@@ -68,7 +71,9 @@ def build_parser():
     p.add_argument("--patience", type=int, default=None,
                    help="stop after this many epochs without a better validation accuracy and restore "
                         "the best weights (None: train every epoch)")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--quiet", action="store_true",
+                   help="no progress bars; the per-epoch lines stay (bars are also off when stderr is not a terminal)")
+    scaffold.add_distributed_flags(p)
     return p
 
 
@@ -112,7 +117,7 @@ def babysit_checks(args, split, loss_fn) -> dict:
             "overfit_iterations": over.iterations, "overfit_train_acc": over.train_acc}
 
 
-def train(args, split, loss_fn, out) -> tuple:
+def train(args, split, loss_fn, out, dist=None) -> tuple:
     """Step 3: the training run; returns (model, history, error message or None)."""
     epochs = args.epochs or (QUICK_EPOCHS if args.quick else DEFAULT_EPOCHS[split.name])
     scaffold.seed_all(args.seed)
@@ -120,13 +125,18 @@ def train(args, split, loss_fn, out) -> tuple:
     optimizer = make_optimizer(args, model.parameters())
     print(f"[3/4] training {epochs} epochs: {model}\n      {optimizer}, reg {args.penalty} "
           f"lambda={args.reg}, batch size {args.batch_size}, schedule {args.schedule}")
+    if dist is not None:
+        print(f"      data-parallel on {dist.size} rank(s): batch {args.batch_size} per rank, "
+              f"{args.batch_size * dist.size} per step; {'synchronized' if args.sync_batchnorm else 'per-rank'} "
+              "BatchNorm statistics")
     reg = (PENALTIES[args.penalty], args.reg) if args.reg > 0 else None
     history, error = scaffold.fit_or_diverge(
         model, loss_fn, optimizer, (split.x_train, split.y_train), epochs=epochs,
         batch_size=args.batch_size, val=(split.x_val, split.y_val),
         scheduler=make_scheduler(args, optimizer, epochs), reg=reg, device=args.device,
         patience=args.patience, best_path=out / "best.npz", checkpoint_path=out / "checkpoint.npz",
-        restore_best=args.patience is not None, quiet=args.quiet, seed=args.seed)
+        restore_best=args.patience is not None, progress=False if args.quiet else None, seed=args.seed,
+        distributed=dist)
     if error is not None:
         print(f"      stopped: {error}")
     return model, history, None if error is None else str(error)
@@ -134,6 +144,8 @@ def train(args, split, loss_fn, out) -> tuple:
 
 def main(argv=None) -> dict:
     args = build_parser().parse_args(argv)
+    dist = scaffold.data_parallel(args)  # first: every rank runs all of main, rank 0 writes
+    root = dist is None or dist.is_root
     if args.momentum is None:
         args.momentum = DEFAULT_MOMENTUM[args.dataset]
     out, elapsed = scaffold.output_dir(args), scaffold.timer()
@@ -141,7 +153,9 @@ def main(argv=None) -> dict:
     print(f"data: {split} (zero-centered and normalized with training statistics)")
     loss_fn = nn.CrossEntropyLoss()
     results = {"dataset": split.name, **babysit_checks(args, split, loss_fn)}
-    model, history, error = train(args, split, loss_fn, out)
+    cpu = time.process_time()
+    model, history, error = train(args, split, loss_fn, out, dist)
+    cpu = time.process_time() - cpu
     test_loss, test_acc = evaluate(model, loss_fn, (split.x_test, split.y_test), device=args.device)
     print(f"[4/4] test accuracy {test_acc:.2%} (loss {test_loss:.4f})")
     findings = diagnose(history)
@@ -151,13 +165,17 @@ def main(argv=None) -> dict:
              "curves": plot_history(history, out / "history.png"),
              "weights": plot_first_layer_weights(model, out / "first_layer_weights.png",
                                                  image_shape=split.image_shape[:2]),
-             "checkpoint": out / "checkpoint.npz", "best": out / "best.npz"}
+             "checkpoint": out / "checkpoint.npz", "best": out / "best.npz"} if root else {}
     results.update(test_acc=test_acc, test_loss=test_loss, epochs=history.epochs,
                    train_acc=history.train_acc[-1] if history.epochs else None,
                    val_acc=history.val_acc[-1] if history.epochs else None,
                    findings=[f.code for f in findings], error=error,
                    stop_reason=history.meta.get("stop_reason"), time_s=elapsed(),
+                   ranks=1 if dist is None else dist.size, train_cpu_s=cpu,
+                   epoch_time_s=history.time[-1] / history.epochs if history.epochs else None,
                    files={k: str(v) for k, v in files.items()})
+    if not root:
+        return results
     files["results"] = scaffold.save_results(out, results)
     print(f"wrote {', '.join(str(p) for p in files.values())} ({results['time_s']:.1f}s)")
     return results

@@ -184,8 +184,14 @@ def plot_bars(norms: dict, path):
             ax.set_xticks(range(depth), [f"layer {i + 1}" for i in range(depth)])
             ax.set_title(f"{depth} hidden layers")
             ax.set_ylabel("||dC/db||" if metric == "bias" else "rms_x ||dC_x/dz||")
-    axes[0][0].set_ylim(top=axes[0][0].get_ylim()[1] * 30)  # room for the legend above the bars
-    axes[0][0].legend(fontsize=7, ncol=2, loc="upper left")
+    for row in axes[:, 0]:  # room for the legend above the bars, in each row
+        row.set_ylim(top=row.get_ylim()[1] * 30)
+        row.legend(fontsize=7, ncol=2, loc="upper left")
+    fig.set_layout_engine("tight", rect=(0, 0.07, 1, 1))  # a strip for the note below
+    fig.text(0.5, 0.01, "sigmoid + BN, top row: the Linear bias before batch norm cancels in the batch mean and gets "
+             "no gradient, so the bar shows batch norm's beta instead;\nbelow the top layer its gradient is the "
+             "batch mean of a gradient the next batch norm has centred: near zero by construction, not vanishing "
+             "(the bottom row shows no shrinkage).", ha="center", va="bottom", fontsize=8)
     return scaffold.savefig(fig, path)
 
 

@@ -6,8 +6,22 @@
                           nn.Linear(32, 10))
     loss = nn.CrossEntropyLoss()(model(x), y) + nn.regularization.regularization_loss(model, 1e-4)
 """
-from . import conv, functional, fused, im2col, init, regularization
-from .containers import Flatten, Identity, Sequential
+from . import (
+    activations,
+    conv,
+    functional,
+    fused,
+    im2col,
+    init,
+    loss_functions,
+    normalization,
+    regularization,
+    sparse,
+    summarize,
+    utils,
+)
+from .activations import CELU, GELU, SELU, Hardswish, Hardtanh, Mish, ReLU6, SiLU, Softplus, Softsign
+from .containers import Flatten, Identity, ModuleDict, ModuleList, Sequential
 from .conv import AdaptiveAvgPool2d, AvgPool2d, BatchNorm2d, Conv2d, Dropout2d, MaxPool2d
 from .layers import (
     ELU,
@@ -24,16 +38,33 @@ from .layers import (
     Softmax,
     Tanh,
 )
-from .losses import BCEWithLogitsLoss, CrossEntropyLoss, HingeLoss, MSELoss
+from .losses import (
+    BCELoss,
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    HingeLoss,
+    HuberLoss,
+    L1Loss,
+    MSELoss,
+    NLLLoss,
+    SmoothL1Loss,
+)
 from .module import IncompatibleKeys, Module, Parameter, eval_mode, functional_call
+from .normalization import LayerNorm
 from .regularization import elastic_net_penalty, l1_penalty, l2_penalty, regularization_loss
 from .serialization import load, save
+from .sparse import Embedding
+from .summarize import ModelSummary, summary
 
 __all__ = [
+    "CELU",
     "ELU",
+    "GELU",
+    "SELU",
     "AdaptiveAvgPool2d",
     "Arctan",
     "AvgPool2d",
+    "BCELoss",
     "BCEWithLogitsLoss",
     "BatchNorm1d",
     "BatchNorm2d",
@@ -42,23 +73,40 @@ __all__ = [
     "CrossEntropyLoss",
     "Dropout",
     "Dropout2d",
+    "Embedding",
     "Flatten",
+    "Hardswish",
+    "Hardtanh",
     "HingeLoss",
+    "HuberLoss",
     "Identity",
     "IncompatibleKeys",
+    "L1Loss",
+    "LayerNorm",
     "LeakyReLU",
     "Linear",
     "LogSoftmax",
     "MSELoss",
     "MaxPool2d",
+    "Mish",
+    "ModelSummary",
     "Module",
+    "ModuleDict",
+    "ModuleList",
+    "NLLLoss",
     "PReLU",
     "Parameter",
     "ReLU",
+    "ReLU6",
     "Sequential",
+    "SiLU",
     "Sigmoid",
+    "SmoothL1Loss",
     "Softmax",
+    "Softplus",
+    "Softsign",
     "Tanh",
+    "activations",
     "conv",
     "elastic_net_penalty",
     "eval_mode",
@@ -70,7 +118,13 @@ __all__ = [
     "l1_penalty",
     "l2_penalty",
     "load",
+    "loss_functions",
+    "normalization",
     "regularization",
     "regularization_loss",
     "save",
+    "sparse",
+    "summarize",
+    "summary",
+    "utils",
 ]

@@ -3,17 +3,33 @@
 Activations are the lecture's table; all are finite, with finite gradients, for
 inputs as large as +-1e3 (float32). Non-smooth points take the gradient of the
 negative side (relu'(0) = 0, leaky_relu'(0) = slope, prelu'(0) = alpha).
-Losses take ``reduction`` = "mean" (default), "sum" or "none".
+Losses take ``reduction`` = "mean" (default), "sum" or "none". ``cross_entropy``, ``nll_loss``,
+``l1_loss``, ``smooth_l1_loss``, ``huber_loss``, ``binary_cross_entropy`` (``nn.loss_functions``),
+``layer_norm`` (``nn.normalization``) and ``embedding`` (``nn.sparse``) are defined beside their
+modules and re-exported here.
 """
 from __future__ import annotations
 
 from tinygrad_lite import backend
 from tinygrad_lite.backend import xp_of
-from tinygrad_lite.checks import check_choice, check_probability
+from tinygrad_lite.checks import check_choice, check_probability, pytorch_kwargs
 from tinygrad_lite.factory import as_tensor
 from tinygrad_lite.tensor import Tensor, stack, where
 
 from . import fused, im2col
+
+# defined beside their modules (this file would pass 400 lines), the stateless forms all here;
+# cross_entropy: PyTorch's weight, ignore_index, label_smoothing, soft targets, (N, C, d1, ...)
+from .loss_functions import (  # noqa: F401
+    binary_cross_entropy,
+    cross_entropy,
+    huber_loss,
+    l1_loss,
+    nll_loss,
+    smooth_l1_loss,
+)
+from .normalization import layer_norm  # noqa: F401
+from .sparse import embedding  # noqa: F401
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -56,12 +72,12 @@ def prelu(x: Tensor, alpha: Tensor) -> Tensor:
     ``alpha`` has one element (shared) or one per feature, the feature axis being
     axis 1 (axis 0 for a 1-D input). df/dx = 1 or alpha; df/dalpha = 0 or x.
     """
-    if alpha.size > 1:
+    if alpha.numel() > 1:
         axis = 1 if x.ndim >= 2 else 0
-        if x.ndim == 0 or x.shape[axis] != alpha.size:
-            raise ValueError(f"prelu: {alpha.size} alphas for input of shape {x.shape} "
+        if x.ndim == 0 or x.shape[axis] != alpha.numel():
+            raise ValueError(f"prelu: {alpha.numel()} alphas for input of shape {x.shape} "
                              f"(feature axis {axis} must have that size)")
-        alpha = alpha.reshape((alpha.size,) + (1,) * (x.ndim - axis - 1))
+        alpha = alpha.reshape((alpha.numel(),) + (1,) * (x.ndim - axis - 1))
     elif alpha.ndim:
         alpha = alpha.reshape(())
     return where(x > 0, x, x * alpha)
@@ -72,11 +88,20 @@ def elu(x: Tensor, alpha: float = 1.0) -> Tensor:
     return x.elu(alpha)
 
 
+# PyTorch's other activations: each is the Tensor method of its name, documented there
+# (F.gelu(x, approximate="tanh") is x.gelu(approximate="tanh")); modules in nn.activations
+celu, gelu, hardswish, hardtanh, mish, relu6, selu, silu, softplus, softsign = (
+    Tensor.celu, Tensor.gelu, Tensor.hardswish, Tensor.hardtanh, Tensor.mish, Tensor.relu6, Tensor.selu,
+    Tensor.silu, Tensor.softplus, Tensor.softsign)
+
+
+@pytorch_kwargs
 def softmax(x: Tensor, axis: int = -1) -> Tensor:
     """p_j = e^{x_j} / sum_k e^{x_k} (max-shifted, never overflows)."""
     return x.softmax(axis)
 
 
+@pytorch_kwargs
 def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
     """log p_j = x_j - logsumexp(x)."""
     return x.log_softmax(axis)
@@ -123,7 +148,7 @@ def batch_norm(x: Tensor, running_mean: Tensor, running_var: Tensor, weight: Ten
     axes = (0,) + tuple(range(2, x.ndim))
     per_channel = (c,) + (1,) * (x.ndim - 2)  # broadcasts over the axes after the channel
     if training:
-        m = x.size // c
+        m = x.numel() // c
         if m < 2:
             raise ValueError(f"batch_norm: training needs at least 2 values per channel to compute "
                              f"batch statistics, got input of shape {x.shape}; use eval() for one sample")
@@ -244,18 +269,6 @@ def _class_labels(op: str, scores: Tensor, labels):
         bad = lo if lo < 0 else hi
         raise ValueError(f"{op}: label {bad} is out of range for {c} classes (valid: 0..{c - 1})")
     return y
-
-
-def cross_entropy(logits: Tensor, labels, reduction: str = "mean") -> Tensor:
-    """Softmax loss from (N, C) ``logits`` and integer ``labels`` of shape (N,).
-
-    L_i = -log p_{i, y_i}, p_i = softmax(logits_i), computed as
-    logsumexp(logits_i) - logits_{i, y_i} (stable for any finite logits). Equal
-    logits give ln(C): 2.302 for 10 classes, the lecture's first sanity check.
-    """
-    check_reduction("cross_entropy", reduction)
-    y = _class_labels("cross_entropy", logits, labels)
-    return fused.SoftmaxCrossEntropy.apply(logits, y=y, reduction=reduction)
 
 
 def hinge_loss(scores: Tensor, labels, margin: float = 1.0, reduction: str = "mean") -> Tensor:

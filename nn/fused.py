@@ -23,26 +23,29 @@ class Linear(Function):
 
     def forward(self, x, w, b=None):
         self.x, self.w = x, w
+        x2 = x if x.ndim == 2 else x.reshape(-1, x.shape[-1])  # batch axes flattened
         # (W x^T)^T rather than x W^T: the same numbers, but OpenBLAS multiplies a C-ordered
         # x by a transposed W up to 30% slower at small batches (measured at 64 x 784 x 512).
         # The result is F-ordered; elementwise ops keep that order, and the next layer's
         # x^T is then C-ordered, the fastest case.
-        out = (w @ x.reshape(-1, x.shape[-1]).T).T
+        out = (w @ x2.T).T
         if b is not None:
             if b.dtype == out.dtype:
                 out += b
             else:  # let a wider bias promote the output, as ``x @ W.T + b`` would
                 out = out + b
-        return out.reshape(x.shape[:-1] + (w.shape[0],))
+        return out if x.ndim == 2 else out.reshape(x.shape[:-1] + (w.shape[0],))
 
     def backward(self, grad):
-        g = grad.reshape(-1, grad.shape[-1])
-        need = self.needs_input_grad
+        x, need = self.x, self.needs_input_grad
+        g = grad if grad.ndim == 2 else grad.reshape(-1, grad.shape[-1])
         # (W^T g^T)^T, not g W: the result is F-ordered like the forward's outputs, so that
         # the elementwise backward of an activation before this layer (ReLU's grad * mask)
         # sees one memory order; mixed orders make NumPy's loops up to 5x slower.
-        gx = (self.w.T @ g.T).T.reshape(self.x.shape) if need[0] else None
-        gw = g.T @ self.x.reshape(-1, self.x.shape[-1]) if need[1] else None
+        gx = (self.w.T @ g.T).T if need[0] else None
+        if gx is not None and x.ndim != 2:
+            gx = gx.reshape(x.shape)
+        gw = g.T @ (x if x.ndim == 2 else x.reshape(-1, x.shape[-1])) if need[1] else None
         if len(need) == 2:
             return gx, gw
         return gx, gw, g.sum(axis=0) if need[2] else None

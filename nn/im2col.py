@@ -62,8 +62,8 @@ def padding_of(owner: str, padding, kernel: tuple, stride: tuple, dilation: tupl
             raise ValueError(f"{owner}: padding={padding!r} needs stride 1, got stride {stride}")
         th, tw = (dilation[0] * (kernel[0] - 1), dilation[1] * (kernel[1] - 1)) if padding == "same" else (0, 0)
         return th // 2, th - th // 2, tw // 2, tw - tw // 2
-    if isinstance(padding, str):
-        raise ValueError(f"{owner}: padding must be an int, a pair, 'same' or 'valid', got {padding!r}")
+    if isinstance(padding, str):  # a string is a legal type here: an unknown one is a bad value
+        raise ValueError(f"{owner}: padding must be an int, a pair, 'same' or 'valid', got {padding!r}")  # noqa: TRY004
     ph, pw = pair(owner, "padding", padding, 0)
     return ph, ph, pw, pw
 
@@ -111,6 +111,7 @@ def pad(x, geom: Geometry, value: float = 0.0):
 
 
 def unpad(img, geom: Geometry):
+    """The inverse of ``pad``: cut the padding of ``geom`` off an (N, C, H, W) image."""
     top, bottom, left, right = geom.pad
     return img[:, :, top:img.shape[2] - bottom, left:img.shape[3] - right]
 
@@ -151,6 +152,7 @@ class Convolution(Function):
     """
 
     def forward(self, x, w, b=None, *, geom: Geometry, groups: int):
+        """The convolution of raw arrays ``x`` (N, C, H, W) and ``w`` (OC, C/groups, kh, kw), plus ``b``; keeps the columns for backward."""
         n, oc, g = x.shape[0], w.shape[0], groups
         self.geom, self.x_shape, self.w = geom, x.shape, w
         self.col = im2col(x, geom).reshape(n, g, -1, geom.oh * geom.ow)  # (N, g, K, P)
@@ -163,6 +165,7 @@ class Convolution(Function):
         return out
 
     def backward(self, grad):
+        """Gradients of x (through col2im), of w and of b (None where not needed)."""
         w, geom, need = self.w, self.geom, self.needs_input_grad
         n, g = self.col.shape[:2]
         wg = w.reshape(1, g, w.shape[0] // g, -1)  # (1, g, OC/g, K)
@@ -182,6 +185,7 @@ class MaxPooling(Function):
     goes to its maxima, split equally between ties."""
 
     def forward(self, x, geom: Geometry):
+        """The maximum over each window of the raw array ``x``; keeps where the maxima are."""
         xp = xp_of(x)
         self.img, self.geom = pad(x, geom, -xp.inf), geom
         (_, _, first), *rest = geom.slices()
@@ -192,6 +196,7 @@ class MaxPooling(Function):
         return out
 
     def backward(self, grad):
+        """Each window's gradient to its maxima, split equally between ties."""
         img, out, geom = self.img, self.out, self.geom
         xp = xp_of(grad)
         hits = [(img[:, :, ys, xs] == out, (ys, xs)) for _, _, (ys, xs) in geom.slices()]
@@ -218,6 +223,7 @@ class AveragePooling(Function):
     default ``count_include_pad=True``); each input gets grad / (kh kw) from each window."""
 
     def forward(self, x, geom: Geometry):
+        """The mean over each window of the zero-padded raw array ``x``."""
         img, self.geom, self.x_shape = pad(x, geom), geom, x.shape
         (_, _, first), *rest = geom.slices()
         out = img[:, :, first[0], first[1]].copy()
@@ -227,6 +233,7 @@ class AveragePooling(Function):
         return out
 
     def backward(self, grad):
+        """``grad / (kh kw)`` to every input of each window."""
         geom, (n, c, h, w) = self.geom, self.x_shape
         top, bottom, left, right = geom.pad
         gimg = xp_of(grad).zeros((n, c, h + top + bottom, w + left + right), dtype=grad.dtype)

@@ -63,14 +63,17 @@ def small_normal_(t: Tensor, std: float = 0.01) -> Tensor:
 
 
 def zeros_(t: Tensor) -> Tensor:
+    """Fill ``t`` with 0 in place (no graph); returns ``t``."""
     return _fill(t, 0)
 
 
 def ones_(t: Tensor) -> Tensor:
+    """Fill ``t`` with 1 in place (no graph); returns ``t``."""
     return _fill(t, 1)
 
 
 def constant_(t: Tensor, value: float) -> Tensor:
+    """Fill ``t`` with ``value`` in place (no graph); returns ``t``."""
     return _fill(t, value)
 
 

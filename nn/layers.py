@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from tinygrad_lite import factory
-from tinygrad_lite.checks import check_int, check_probability, check_real
+from tinygrad_lite.checks import check_int, check_probability, check_real, pytorch_kwargs
 from tinygrad_lite.tensor import Tensor
 
 from . import functional as F
@@ -205,8 +205,9 @@ class ELU(Module):
 
 
 class Softmax(Module):
-    """p_j = e^{x_j} / sum_k e^{x_k} along ``axis``."""
+    """p_j = e^{x_j} / sum_k e^{x_k} along ``axis`` (PyTorch's ``dim=`` too)."""
 
+    @pytorch_kwargs
     def __init__(self, axis: int = -1) -> None:
         super().__init__()
         self.axis = axis

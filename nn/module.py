@@ -68,6 +68,7 @@ class Module:
         object.__setattr__(self, "training", True)
 
     def forward(self, *args, **kwargs):
+        """The module's computation; ``module(x)`` calls it. Subclasses define it."""
         raise NotImplementedError(f"{type(self).__name__}.forward is not defined")
 
     def __call__(self, *args, **kwargs):
@@ -86,28 +87,35 @@ class Module:
         if isinstance(value, Parameter):
             if name not in params:  # re-assigning keeps the registration order
                 self._forget(name)
-            params[name] = value
+            self._put(params, name, value)
         elif isinstance(value, Module):
             if name not in modules:
                 self._forget(name)
-            modules[name] = value
+            self._put(modules, name, value)
         elif name in params:
             if value is not None:
                 raise TypeError(
                     f"cannot assign {type(value).__name__} to parameter {name!r} of "
                     f"{type(self).__name__} (nn.Parameter or None expected)"
                 )
-            params[name] = None
+            self._put(params, name, None)
         elif name in buffers:
             if value is not None and not isinstance(value, Tensor):
                 raise TypeError(f"buffer {name!r} must be a Tensor or None, got {type(value).__name__}")
-            buffers[name] = value
+            self._put(buffers, name, value)
         elif name in modules:
             if value is not None:
                 raise TypeError(f"cannot assign {type(value).__name__} to sub-module {name!r}")
-            modules[name] = None
+            self._put(modules, name, None)
         else:
             object.__setattr__(self, name, value)
+
+    def _put(self, table: dict, name: str, value) -> None:
+        """Register ``value`` in ``table`` and mirror it in the instance dict: ``self.weight``
+        is then an ordinary attribute read, not a ``__getattr__`` call (a layer reads its
+        parameters on every forward)."""
+        table[name] = value
+        self.__dict__[name] = value
 
     def __getattr__(self, name: str):
         # only called when normal lookup fails; look in the registries
@@ -135,7 +143,7 @@ class Module:
             raise TypeError(f"register_parameter({name!r}): expected nn.Parameter or None, "
                             f"got {type(param).__name__}")
         self._forget(name)
-        self._parameters[name] = param
+        self._put(self._parameters, name, param)
 
     def register_buffer(self, name: str, tensor: Tensor | None) -> None:
         """Register ``tensor`` as non-trained state: saved in ``state_dict``, moved by ``to``."""
@@ -145,7 +153,7 @@ class Module:
         if isinstance(tensor, Parameter):
             raise TypeError(f"register_buffer({name!r}): a Parameter is not a buffer")
         self._forget(name)
-        self._buffers[name] = tensor
+        self._put(self._buffers, name, tensor)
 
     # ------------------------------------------------------------ traversal
     def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
@@ -161,12 +169,15 @@ class Module:
             stack.extend(reversed(kids))
 
     def modules(self) -> Iterator[Module]:
+        """This module and every descendant, each once, depth first."""
         return (m for _, m in self.named_modules())
 
     def named_children(self) -> Iterator[tuple[str, Module]]:
+        """(name, module) for each direct sub-module, in registration order."""
         return ((k, m) for k, m in self._modules.items() if m is not None)
 
     def children(self) -> Iterator[Module]:
+        """The direct sub-modules, in registration order."""
         return (m for _, m in self.named_children())
 
     def _named_tensors(self, registry: str) -> Iterator[tuple[str, Tensor]]:
@@ -183,12 +194,15 @@ class Module:
         return self._named_tensors("_parameters")
 
     def parameters(self) -> Iterator[Parameter]:
+        """Every parameter of the tree, each once, in registration order (what an optimizer takes)."""
         return (p for _, p in self.named_parameters())
 
     def named_buffers(self) -> Iterator[tuple[str, Tensor]]:
+        """(dotted name, buffer) for every buffer of the tree, each once."""
         return self._named_tensors("_buffers")
 
     def buffers(self) -> Iterator[Tensor]:
+        """Every buffer (non-trained state, e.g. running statistics) of the tree, each once."""
         return (b for _, b in self.named_buffers())
 
     # ------------------------------------------------------------ modes, grads, devices
@@ -199,6 +213,7 @@ class Module:
         return self
 
     def eval(self) -> Module:
+        """Evaluation mode (``train(False)``): dropout off, batch norm on running statistics; returns self."""
         return self.train(False)
 
     def zero_grad(self) -> None:
@@ -235,9 +250,11 @@ class Module:
         return self._apply(lambda t: t.data.astype(dtype, copy=False) if t.dtype.kind == "f" else t.data)
 
     def double(self) -> Module:
+        """Cast float parameters and buffers to float64 in place; returns self."""
         return self.astype(np.float64)
 
     def float(self) -> Module:
+        """Cast float parameters and buffers to float32 in place; returns self."""
         return self.astype(np.float32)
 
     # ------------------------------------------------------------ state
@@ -344,11 +361,11 @@ def functional_call(module: Module, tensors: dict, *args, **kwargs):
                              f"buffer named {name!r}")
         if not isinstance(t, Tensor):
             raise TypeError(f"functional_call: {name!r} must be a Tensor, got {type(t).__name__}")
-        slots.append((table, attr, table[attr], t))
+        slots.append((m, table, attr, table[attr], t))
     try:
-        for table, attr, _, t in slots:
-            table[attr] = t
+        for m, table, attr, _, t in slots:
+            m._put(table, attr, t)
         return module(*args, **kwargs)
     finally:
-        for table, attr, old, _ in reversed(slots):
-            table[attr] = old
+        for m, table, attr, old, _ in reversed(slots):
+            m._put(table, attr, old)

@@ -10,8 +10,11 @@
         sched.step()
 """
 from . import lr_scheduler
+from .adadelta import Adadelta
+from .adam_variants import Adamax, NAdam
 from .adaptive import Adagrad, Adam, AdamW, RMSprop
 from .optimizer import Optimizer
 from .sgd import SGD
 
-__all__ = ["SGD", "Adagrad", "Adam", "AdamW", "Optimizer", "RMSprop", "lr_scheduler"]
+__all__ = ["SGD", "Adadelta", "Adagrad", "Adam", "AdamW", "Adamax", "NAdam", "Optimizer", "RMSprop",
+           "lr_scheduler"]

@@ -9,31 +9,45 @@ import math
 from collections.abc import Iterable
 
 from tinygrad_lite.backend import xp_of
+from tinygrad_lite.checks import check_bool, check_real
 
+from ._compat import with_options
 from .optimizer import Optimizer
 
 
 class Adagrad(Optimizer):
     """Adagrad (Duchi et al.): step sizes shrink with each coordinate's gradient history.
 
-    ``Adagrad(params, lr=1e-2, eps=1e-10, weight_decay=0, initial_accumulator_value=0)``,
-    the lecture's update with ``dx = grad + weight_decay * x``::
+    ``Adagrad(params, lr=1e-2, eps=1e-10, weight_decay=0, initial_accumulator_value=0,
+    lr_decay=0)``, the lecture's update with ``dx = grad + weight_decay * x`` and ``t`` the
+    step count (``state["step"]``, starting at 1)::
 
-        cache += dx**2                                   # state["sum"]
-        x -= lr * dx / (sqrt(cache) + eps)
+        cache += dx**2                                   # state["sum"], starts at initial_accumulator_value
+        x -= lr / (1 + (t - 1) * lr_decay) * dx / (sqrt(cache) + eps)
 
     ``cache`` never decreases, so each coordinate's effective learning rate
-    ``lr / (sqrt(cache) + eps)`` never increases. PyTorch's names; its ``lr_decay``
-    is not provided (use a scheduler).
+    ``lr / (sqrt(cache) + eps)`` never increases (``lr_decay`` shrinks it further, as
+    1/t). PyTorch's Adagrad and names; pass its later arguments by keyword (the order differs).
     """
 
     def __init__(self, params: Iterable, lr: float = 1e-2, eps: float = 1e-10, weight_decay: float = 0.0,
-                 initial_accumulator_value: float = 0.0):
-        super().__init__(params, {"lr": lr, "eps": eps, "weight_decay": weight_decay,
+                 initial_accumulator_value: float = 0.0, lr_decay: float = 0.0):
+        super().__init__(params, {"lr": lr, "lr_decay": lr_decay, "eps": eps, "weight_decay": weight_decay,
                                   "initial_accumulator_value": initial_accumulator_value})
 
+    def _check_group(self, group: dict) -> None:
+        super()._check_group(group)
+        if "lr_decay" in group:
+            group["lr_decay"] = check_real("Adagrad", "lr_decay", group["lr_decay"], 0.0)
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        """As ``Optimizer.load_state_dict``; a state saved before ``lr_decay`` existed loads with it 0
+        (and without a step count: the decay counts from the load)."""
+        super().load_state_dict(with_options(state_dict, {"lr_decay": 0.0}))
+
     def _update(self, x, g, state: dict, group: dict) -> None:
-        lr, eps = group["lr"], group["eps"]
+        t = state["step"] = state.get("step", 0) + 1
+        lr, eps = group["lr"] / (1.0 + (t - 1) * group["lr_decay"]), group["eps"]
         dx = self._decayed(g, x, group["weight_decay"])
         cache = self._buffer(state, "sum", x, group["initial_accumulator_value"])
         cache += self._scaled(1.0, dx, dx)
@@ -43,27 +57,60 @@ class Adagrad(Optimizer):
 class RMSprop(Optimizer):
     """RMSprop (Tieleman and Hinton): Adagrad with a leaky cache.
 
-    ``RMSprop(params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0)``; ``alpha`` is the
-    lecture's ``decay_rate`` (typically 0.9, 0.99 or 0.999). With
-    ``dx = grad + weight_decay * x``::
+    ``RMSprop(params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0,
+    centered=False)``, PyTorch's; ``alpha`` is the lecture's ``decay_rate`` (typically 0.9,
+    0.99 or 0.999). With ``dx = grad + weight_decay * x``::
 
         cache = alpha * cache + (1 - alpha) * dx**2      # state["square_avg"]
-        x -= lr * dx / (sqrt(cache) + eps)
+        var = cache                                      # or, centered:
+        g_avg = alpha * g_avg + (1 - alpha) * dx         #   state["grad_avg"]
+        var = cache - g_avg**2                           #   a running variance of dx
+        step = dx / (sqrt(var) + eps)
+        b = momentum * b + step; step = b                # with momentum: state["momentum_buffer"]
+        x -= lr * step
 
-    This is PyTorch's RMSprop without its ``momentum`` and ``centered`` options.
+    ``centered`` divides by the gradient's running standard deviation instead of its RMS.
+    ``var`` is clipped at 0: the two running means round apart, and a difference that
+    should be 0 could come out below it and make the step NaN.
     """
 
     def __init__(self, params: Iterable, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
-                 weight_decay: float = 0.0):
-        super().__init__(params, {"lr": lr, "alpha": alpha, "eps": eps, "weight_decay": weight_decay})
+                 weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False):
+        super().__init__(params, {"lr": lr, "alpha": alpha, "eps": eps, "weight_decay": weight_decay,
+                                  "momentum": momentum, "centered": centered})
+
+    def _check_group(self, group: dict) -> None:
+        super()._check_group(group)
+        if "centered" in group:
+            group["centered"] = check_bool("RMSprop", "centered", group["centered"])
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        """As ``Optimizer.load_state_dict``; a state saved before ``momentum`` and ``centered``
+        existed loads with them off."""
+        super().load_state_dict(with_options(state_dict, {"momentum": 0.0, "centered": False}))
 
     def _update(self, x, g, state: dict, group: dict) -> None:
-        lr, alpha, eps = group["lr"], group["alpha"], group["eps"]
+        lr, alpha, eps, mu = group["lr"], group["alpha"], group["eps"], group["momentum"]
         dx = self._decayed(g, x, group["weight_decay"])
         cache = self._buffer(state, "square_avg", x)
         cache *= alpha
         cache += self._scaled(1.0 - alpha, dx, dx)
-        x -= self._scaled(lr, dx, over=self._root(cache, eps=eps))
+        var = cache
+        if group["centered"]:
+            g_avg = self._buffer(state, "grad_avg", x)
+            g_avg *= alpha
+            g_avg += self._scaled(1.0 - alpha, dx)
+            var = self._scaled(-1.0, g_avg, g_avg)
+            var += cache
+            xp_of(x).maximum(var, 0.0, out=var)
+        denom = self._root(var, eps=eps)
+        if not mu:
+            x -= self._scaled(lr, dx, over=denom)
+            return
+        b = self._buffer(state, "momentum_buffer", x)
+        b *= mu
+        b += self._scaled(1.0, dx, over=denom)
+        x -= self._scaled(lr, b)
 
 
 class Adam(Optimizer):

@@ -11,8 +11,10 @@ the scheduler is made) and ``t`` the number of ``step()`` calls so far
 - 1/t decay, ``InverseTimeLR``: :math:`\alpha = \alpha_0 / (1 + kt)`;
 
 plus ``ReduceLROnPlateau`` ("whenever the validation accuracy tops off") and
-``CosineAnnealingLR`` with an optional linear warm-up. Schedulers only write
-``group["lr"]``; the optimizer reads it at every step.
+``CosineAnnealingLR`` with an optional linear warm-up, and PyTorch's ``MultiStepLR``,
+``LinearLR``, ``LambdaLR``, ``OneCycleLR`` and ``SequentialLR`` (defined in
+``optim/lr_schedules.py``, importable from here). Schedulers write ``group["lr"]``
+(``OneCycleLR`` the momentum too); the optimizer reads it at every step.
 
 Chaining (PyTorch's "chainable form"): each ``step()`` computes the new lr from the
 group's *current* lr, ``lr_t = lr_{t-1} * f(t) / f(t-1)`` with ``f`` the schedule's
@@ -55,6 +57,7 @@ class LRScheduler:
         self._set_lrs(self._next_lrs())
 
     def factor(self, t: int) -> float:
+        """The multiplier of the lr from step t - 1 to step t (at t = 0: from the optimizer's lr)."""
         raise NotImplementedError(f"{type(self).__name__}.factor")
 
     def next_lr(self, lr: float, t: int) -> float:
@@ -225,6 +228,7 @@ class ReduceLROnPlateau(LRScheduler):
         return lr  # no schedule: step(metric) changes the lrs
 
     def is_better(self, metric: float) -> bool:
+        """Whether ``metric`` beats the best so far by more than the threshold (in ``mode``'s direction)."""
         rel = self.threshold_mode == "rel"
         if self.mode == "min":
             return metric < (self.best * (1 - self.threshold) if rel else self.best - self.threshold)
@@ -247,3 +251,11 @@ class ReduceLROnPlateau(LRScheduler):
             lrs = [new if lr - new > self.eps else lr for lr, new in zip(lrs, reduced)]
             self.cooldown_counter, self.num_bad_epochs = self.cooldown, 0
         self._set_lrs(lrs)
+
+
+# PyTorch's other schedulers, in a file of their own (files stay under 400 lines); that file
+# imports LRScheduler from this one, which is complete by now
+from .lr_schedules import LambdaLR, LinearLR, MultiStepLR, OneCycleLR, SequentialLR
+
+__all__ = ["CosineAnnealingLR", "ExponentialDecayLR", "ExponentialLR", "InverseTimeLR", "LRScheduler", "LambdaLR",
+           "LinearLR", "MultiStepLR", "OneCycleLR", "ReduceLROnPlateau", "SequentialLR", "StepLR"]

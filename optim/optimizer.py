@@ -75,6 +75,7 @@ class Optimizer:
         self.state: dict = {}
         self._placed_for: dict = {}  # parameter -> the array (p.data) its state was placed next to
         self._scratch: dict = {}  # (array type, dtype, role) -> flat array, see _scratch_like
+        self._views: dict = {}  # (role, shape, dtype, array type) -> view of a scratch array
         groups = list(params)
         if not groups:
             raise ValueError(f"{name} got an empty parameter list")
@@ -219,12 +220,18 @@ class Optimizer:
 
     def _scratch_like(self, y, role: int):
         """Scratch array ``role`` shaped like ``y``: a view of one flat array shared by all
-        parameters, so valid only until the next use of the same role."""
-        key = (type(y), y.dtype, role)
-        flat = self._scratch.get(key)
-        if flat is None or flat.size < y.size:
-            flat = self._scratch[key] = xp_of(y).empty(y.size, dtype=y.dtype)
-        return flat[: y.size].reshape(y.shape)
+        parameters, so valid only until the next use of the same role. The views are kept
+        (a view costs more Python work than the update of a small parameter)."""
+        key = (role, y.shape, y.dtype, type(y))
+        view = self._views.get(key)
+        if view is None:
+            flat_key = (type(y), y.dtype, role)
+            flat = self._scratch.get(flat_key)
+            if flat is None or flat.size < y.size:
+                flat = self._scratch[flat_key] = xp_of(y).empty(y.size, dtype=y.dtype)
+                self._views.clear()  # views of a smaller array would keep it alive
+            view = self._views[key] = flat[: y.size].reshape(y.shape)
+        return view
 
     def _update(self, x, g, state: dict, group: dict) -> None:
         """Change parameter array ``x`` in place from its gradient ``g`` (read-only), keeping

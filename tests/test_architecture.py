@@ -1,9 +1,13 @@
 """The shape of the code base: imports point one way, and files stay small.
 
     base      files, checks                      (import nothing of the library)
-    core      backend, autograd, ops, inplace, interop, tensor, factory, gradcheck
-    nn, optim tinygrad_lite.nn, tinygrad_lite.optim
-    toolkit   data <- train <- hparam
+    core      backend, autograd, ops (+ ops_math, ops_shape), inplace, interop, math_methods,
+              shape_methods, torch_names (Tensor's mixins), tensor, factory, gradcheck
+    nn, optim tinygrad_lite.nn, tinygrad_lite.optim, and graph (draws the core's graphs; reads
+              modules without importing nn)
+    toolkit   data <- train <- hparam; data <- distributed <- hparam (distributed sits
+              beside train: fit takes its DataParallel as an argument, neither imports
+              the other)
     users     demos/, benchmarks/
 
 Each layer imports only layers above it (and itself); the core never imports nn, optim
@@ -18,11 +22,12 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-CORE = ("backend", "autograd", "ops", "inplace", "interop", "tensor", "factory", "gradcheck")
+CORE = ("backend", "autograd", "ops", "ops_math", "ops_shape", "inplace", "interop", "math_methods",
+        "shape_methods", "torch_names", "tensor", "factory", "gradcheck")
 # layer -> (group, rank): a module may import its own group and groups of a lower rank
 LAYERS = {"files": ("base", 0), "checks": ("base", 0), **dict.fromkeys(CORE, ("core", 1)),
-          "nn": ("nn", 2), "optim": ("optim", 2), "data": ("data", 3), "train": ("train", 4),
-          "hparam": ("hparam", 5)}
+          "nn": ("nn", 2), "optim": ("optim", 2), "graph": ("graph", 2), "data": ("data", 3), "train": ("train", 4),
+          "distributed": ("distributed", 4), "hparam": ("hparam", 5)}
 RANK = {name: rank for name, (_, rank) in LAYERS.items()}
 # the differentiable core; Tensor's in-place and Python/NumPy protocols are mixins of their own
 # (inplace.py, interop.py). 900 until the in-place write check and backward's errors came in.

@@ -84,7 +84,7 @@ def axis_arg(draw, ndim, none=True, tuples=True):
 # ---------------------------------------------------------------- input strategies
 # Each returns (list of float64 arrays that become tensors, dict of keyword parameters).
 @st.composite
-def unary(draw, elements=REAL, shape=shapes(SHAPE), **params):
+def unary(draw, elements=REAL, shape=shapes(SHAPE), **params):  # noqa: B008 (a strategy, built once)
     return [arr(draw, draw(shape), elements)], {k: draw(v) for k, v in params.items()}
 
 

@@ -95,3 +95,12 @@ def test_the_development_install_imports_outside_the_repository(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     proc = _run([sys.executable, "-c", IMPORTS], cwd=tmp_path, env=env)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_every_subpackage_is_in_the_wheel(wheel):
+    # pyproject.toml lists the packages by name: a new subpackage left out of it would be
+    # missing from every installed copy while the editable checkout still imports it
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for init in sorted((ROOT / "tinygrad_lite").rglob("__init__.py")):
+        name = "tinygrad_lite/" + init.relative_to(ROOT / "tinygrad_lite").as_posix()
+        assert name in names, f"{name} is missing from {wheel.name}: list its package in pyproject.toml"

@@ -23,7 +23,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def test_constructor_dtypes(device, data, dtype, shape):
     t = tl.Tensor(data, device=device)
     assert t.dtype == dtype and t.shape == shape and t.device == device
-    assert t.ndim == len(shape) and t.size == int(np.prod(shape))
+    assert t.ndim == len(shape) and t.numel() == int(np.prod(shape))
     np.testing.assert_array_equal(t.numpy(), np.asarray(data))
     assert backend.device_of(t.data) == device
 

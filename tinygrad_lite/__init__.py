@@ -18,7 +18,9 @@ from .factory import (
     zeros_like,
 )
 from .gradcheck import GradcheckError, gradcheck
+from .graph import draw_graph
 from .tensor import Tensor, concatenate, maximum, minimum, stack, where
+from .tensor import concatenate as cat  # PyTorch's name
 
 # isort: split
 # after the core they build on (they import names from it), as torch.nn and torch.optim
@@ -31,12 +33,15 @@ __all__ = [
     "Tensor",
     "arange",
     "as_tensor",
+    "cat",
     "concatenate",
+    "draw_graph",
     "eye",
     "full",
     "full_like",
     "get_default_device",
     "gradcheck",
+    "graph",
     "is_available",
     "is_grad_enabled",
     "manual_seed",

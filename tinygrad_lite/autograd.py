@@ -21,14 +21,19 @@ values, so it raises PyTorch's "modified by an inplace operation" error instead.
 from __future__ import annotations
 
 import functools
+import operator
 import weakref
 
 from . import backend
 
 _grad_enabled = True
 _FREED = object()  # marks a node whose graph was released by backward()
-_clock = 0  # counts in-place writes; a graph node records its value when made
-_written: dict = {}  # id(memory owner) -> _clock at its last in-place write
+# A clock that ticks at every recorded op and every in-place write. A graph node's stamp is
+# the time it was made: an op is made after the ops whose outputs it uses, so stamps order
+# a graph, and a write with a later time than a node happened after the node's forward.
+_time = 0
+_last_write = 0  # the time of the latest in-place write
+_written: dict = {}  # id(memory owner) -> time of its last in-place write
 
 
 def _owner(array):
@@ -40,17 +45,18 @@ def _owner(array):
 
 def mark_written(*arrays) -> None:
     """Record that the memory of ``arrays`` was just changed in place."""
-    global _clock
-    _clock += 1
+    global _time, _last_write
+    _time += 1
+    _last_write = _time
     for a in arrays:
-        owner = _owner(a)
+        owner = a if a.base is None else _owner(a)
         key = id(owner)
         if key not in _written:
             try:  # forget the entry with the array; a reused id is harmless (see _check_unwritten)
                 weakref.finalize(owner, _written.pop, key, None)
             except TypeError:
                 pass
-        _written[key] = _clock
+        _written[key] = _time
 
 
 def _check_unwritten(ctx, node):
@@ -69,6 +75,7 @@ def _check_unwritten(ctx, node):
 
 
 def is_grad_enabled() -> bool:
+    """False inside ``no_grad``: operations then record no graph."""
     return _grad_enabled
 
 
@@ -102,14 +109,19 @@ class Function:
         self.parents = tensors
 
     def forward(self, *arrays, **kwargs):
+        """The op on the inputs' arrays (keywords from ``apply``); returns the output array
+        and saves on ``self`` what ``backward`` needs."""
         raise NotImplementedError(f"{type(self).__name__}.forward")
 
     def backward(self, grad):
+        """d(loss)/d(input) for each input from ``grad`` = d(loss)/d(output): one array per
+        input (a tuple for several), None where ``needs_input_grad`` says none is needed."""
         raise NotImplementedError(f"{type(self).__name__}.backward")
 
     @classmethod
     def apply(cls, *tensors, **kwargs):
         """Run ``forward`` on the tensors' arrays and record the op for backward."""
+        global _time
         device = tensors[0].device
         for t in tensors:
             if t.device != device:
@@ -118,7 +130,8 @@ class Function:
         out = ctx.forward(*[t._data for t in tensors], **kwargs)
         # no graph node without a gradient to send back: ctx (and what it saved) is dropped
         if _grad_enabled and True in ctx.needs_input_grad:
-            ctx.stamp = _clock
+            _time += 1
+            ctx.stamp = _time
             return tensors[0]._wrap(out, device, ctx)
         return tensors[0]._wrap(out, device)
 
@@ -142,35 +155,29 @@ _FREED_MESSAGE = (
 
 
 def _graph(root):
-    """(ops, leaves): the nodes of root's graph that need a gradient, ops (nodes made by
-    a Function) in topological order, each after every node it uses (root last), and the
-    leaves. Leaves use nothing, so they can all come after every op: only ops are sorted.
+    """(ops, leaves): the nodes of root's graph that need a gradient, ops (nodes made by a
+    Function) oldest first, so that each comes before every op that used it (root last),
+    and the leaves. Leaves use nothing, so they can all come after every op.
 
     Raises before any gradient is touched if part of the graph was freed."""
     if root._ctx is None:
         return [], [root]
-    ops, leaves, seen, stack = [], [], set(), [(root, False)]
+    ops, leaves, seen, stack = [], [], {id(root)}, [root]
     while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            ops.append(node)
-            continue
-        if id(node) in seen:  # marked when expanded, not when pushed: that keeps the order right
-            continue
-        seen.add(id(node))
+        node = stack.pop()
         ctx = node._ctx
         if ctx is _FREED:
             raise RuntimeError(_FREED_MESSAGE)
-        stack.append((node, True))
+        ops.append(node)
         for p in ctx.parents:
-            if not p.requires_grad or id(p) in seen:
-                continue
-            if p._ctx is None:
+            if p.requires_grad and id(p) not in seen:
                 seen.add(id(p))
-                leaves.append(p)
-            else:
-                stack.append((p, False))
+                (leaves if p._ctx is None else stack).append(p)
+    ops.sort(key=_stamp)  # creation order is a topological order: no graph search needed
     return ops, leaves
+
+
+_stamp = operator.attrgetter("_ctx.stamp")
 
 
 def backward(root, grad, retain_graph=False):
@@ -186,7 +193,7 @@ def backward(root, grad, retain_graph=False):
         g = grads.pop(id(node), None)
         if g is None:
             continue
-        if ctx.stamp < _clock and ctx.saves:
+        if ctx.stamp < _last_write and ctx.saves:
             _check_unwritten(ctx, node)
         gxs = ctx.backward(g)
         if not isinstance(gxs, tuple):
@@ -194,12 +201,12 @@ def backward(root, grad, retain_graph=False):
         if len(gxs) != len(ctx.parents):
             raise RuntimeError(f"{type(ctx).__name__}.backward returned {len(gxs)} gradient(s) for "
                                f"{len(ctx.parents)} input(s): return one per input, None where none is needed")
-        for i, (p, gx, needed) in enumerate(zip(ctx.parents, gxs, ctx.needs_input_grad)):
+        for p, gx, needed in zip(ctx.parents, gxs, ctx.needs_input_grad):
             if gx is None or not needed:
                 continue
             data = p._data
             if gx.shape != data.shape:
-                gx = _reduce_to(ctx, i, gx, data.shape)
+                gx = _reduce_to(ctx, p, gx, data.shape)
             if gx.dtype != data.dtype:
                 gx = gx.astype(data.dtype)
             key = id(p)
@@ -212,10 +219,11 @@ def backward(root, grad, retain_graph=False):
             _accumulate(leaf, g, handed)
 
 
-def _reduce_to(ctx, i, gx, shape):
-    """``gx`` summed down to input ``i``'s ``shape``, or an error naming the Function."""
+def _reduce_to(ctx, p, gx, shape):
+    """``gx`` summed down to the ``shape`` of input ``p``, or an error naming the Function."""
     tail = gx.shape[gx.ndim - len(shape):] if gx.ndim >= len(shape) else None
     if tail is None or any(n not in (1, m) for n, m in zip(shape, tail)):
+        i = next(i for i, q in enumerate(ctx.parents) if q is p)
         raise ValueError(f"{type(ctx).__name__}.backward returned a gradient of shape {gx.shape} for "
                          f"input {i} of shape {shape}: it must have the input's shape or broadcast to it")
     return sum_to(gx, shape)
@@ -230,7 +238,8 @@ def _accumulate(leaf, g, handed):
     Other views (a transposed weight gradient) are kept: copying them would cost a pass.
     """
     if leaf.grad is None:
-        g = backend.get_xp(leaf.device).asarray(g)  # NumPy reductions may give a scalar
+        if type(g) is not type(leaf._data):  # NumPy reductions may give a scalar
+            g = backend.get_xp(leaf.device).asarray(g)
         owner = g if g.base is None else _owner(g)  # fresh arrays (the common case) skip the rest
         if id(owner) in handed or owner is not g and (
                 not getattr(g.flags, "writeable", True) or (0 in g.strides and g.size > 1)):

@@ -1,5 +1,5 @@
 """The validation vocabulary: the library's argument checks, in one message format, and the
-normalisation of shape and axis arguments.
+normalisation of shape and axis arguments, PyTorch's keyword spellings (``pytorch_kwargs``) included.
 
     check_int("Linear", "in_features", 0)          # ValueError: Linear: in_features must be
                                                    #   an integer >= 1, got 0
@@ -14,9 +14,13 @@ numbers that never promote float32 arrays.
 """
 from __future__ import annotations
 
+import functools
+import inspect
 import math
 import numbers
 from collections.abc import Iterable
+
+from numpy import bool_ as np_bool
 
 
 def _fail(error: type, owner: str, name: str, what: str, value) -> Exception:
@@ -52,6 +56,14 @@ def check_real(owner: str, name: str, value, low: float = -math.inf, high: float
 def check_probability(owner: str, name: str, value, *, high_open: bool = False) -> float:
     """``value`` as a float in [0, 1] (or [0, 1) with ``high_open``)."""
     return check_real(owner, name, value, 0.0, 1.0, high_open=high_open)
+
+
+def check_bool(owner: str, name: str, value) -> bool:
+    """``value`` as a bool; only ``True``/``False`` (and NumPy's bools) are taken, so that a
+    flag given a number or a string (``centered="no"``, which is truthy) is refused."""
+    if not isinstance(value, (bool, np_bool)):
+        raise _fail(TypeError, owner, name, "True or False", value)
+    return bool(value)
 
 
 def check_choice(owner: str, name: str, value, options: Iterable):
@@ -90,6 +102,41 @@ def axis_arg(axis, ndim: int) -> int:
     return axes_arg(axis, ndim)[0]
 
 
+# PyTorch's keyword -> the library's (NumPy's): translated here and nowhere else
+PYTORCH_KEYWORDS = {"dim": "axis", "keepdim": "keepdims", "start_dim": "start_axis", "end_dim": "end_axis"}
+
+
+def pytorch_kwargs(fn=None, /, **renames):
+    """Decorator: ``fn`` also takes PyTorch's keyword spellings, ``dim=`` for ``axis=``,
+    ``keepdim=`` for ``keepdims=``, ``start_dim=``/``end_dim=`` for ``start_axis=``/``end_axis=``,
+    and ``renames`` (``@pytorch_kwargs(correction="ddof")``); only those naming a parameter of
+    ``fn`` are translated. Passing both spellings is a TypeError naming them; any other unknown
+    keyword reaches ``fn``, whose TypeError names it. The docstring gets a line saying so."""
+    if fn is None:
+        return lambda f: pytorch_kwargs(f, **renames)
+    params = inspect.signature(fn).parameters
+    known = {**PYTORCH_KEYWORDS, **renames}
+    table = {theirs: ours for theirs, ours in known.items() if ours in params}
+    if not table:  # a decorator that translates nothing is a mistake where it is applied
+        raise TypeError(f"pytorch_kwargs: {fn.__qualname__} takes none of {sorted(known.values())}")
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        if kwargs and not table.keys().isdisjoint(kwargs):  # the common call has no kwargs at all
+            for theirs, ours in table.items():
+                if theirs in kwargs:
+                    if ours in kwargs:
+                        raise TypeError(f"{fn.__qualname__}: got both {theirs}= and {ours}=, the same "
+                                        "argument in PyTorch's and NumPy's spelling; pass one")
+                    kwargs[ours] = kwargs.pop(theirs)
+        return fn(*args, **kwargs)
+
+    spellings = ", ".join(f"``{theirs}=`` for ``{ours}=``" for theirs, ours in table.items())
+    doc = inspect.cleandoc(fn.__doc__ or "")
+    wrapper.__doc__ = f"{doc}\n\nPyTorch's spelling is accepted too: {spellings}."
+    return wrapper
+
+
 def _interval(low: float, high: float, low_open: bool, high_open: bool) -> str:
     if low == -math.inf and high == math.inf:
         return ""
@@ -100,4 +147,5 @@ def _interval(low: float, high: float, low_open: bool, high_open: bool) -> str:
     return f" in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
 
 
-__all__ = ["axes_arg", "axis_arg", "check_choice", "check_int", "check_probability", "check_real", "varargs"]
+__all__ = ["axes_arg", "axis_arg", "check_bool", "check_choice", "check_int", "check_probability", "check_real",
+           "pytorch_kwargs", "varargs"]

@@ -23,6 +23,7 @@ from . import autograd, backend
 
 
 def is_float(dtype) -> bool:
+    """True for floating-point dtypes (the ones that can require grad)."""
     return np.dtype(dtype).kind == "f"
 
 
@@ -103,15 +104,26 @@ class InPlace:
         """self -= alpha * other, in place."""
         return self._update("sub_", operator.sub, other if alpha == 1 else alpha * other)
 
-    def mul_(self, other): return self._update("mul_", operator.mul, other)
-    def div_(self, other): return self._update("div_", operator.truediv, other)
+    def mul_(self, other):
+        """self *= other, in place."""
+        return self._update("mul_", operator.mul, other)
+
+    def div_(self, other):
+        """self /= other, in place."""
+        return self._update("div_", operator.truediv, other)
+
     def __iadd__(self, other): return self._update("+=", operator.add, other)
     def __isub__(self, other): return self._update("-=", operator.sub, other)
     def __imul__(self, other): return self._update("*=", operator.mul, other)
     def __itruediv__(self, other): return self._update("/=", operator.truediv, other)
 
-    def zero_(self): return self._write("zero_", 0)
-    def fill_(self, value): return self._write("fill_", value)
+    def zero_(self):
+        """Set every element to 0, in place."""
+        return self._write("zero_", 0)
+
+    def fill_(self, value):
+        """Set every element to ``value``, in place."""
+        return self._write("fill_", value)
 
     def copy_(self, src):
         """Copy ``src``'s values (broadcast to this shape, cast to this dtype) into this tensor."""

@@ -22,11 +22,17 @@ _UFUNCS = {
     "negative": "__neg__", "absolute": "abs", "exp": "exp", "log": "log", "sqrt": "sqrt",
     "tanh": "tanh", "arctan": "arctan", "equal": "__eq__", "not_equal": "__ne__",
     "less": "__lt__", "less_equal": "__le__", "greater": "__gt__", "greater_equal": "__ge__",
+    "sin": "sin", "cos": "cos", "tan": "tan", "log1p": "log1p", "expm1": "expm1", "log2": "log2",
+    "exp2": "exp2", "square": "square", "floor": "floor", "ceil": "ceil", "trunc": "trunc", "rint": "round",
+    "sign": "sign",
 }
 # NumPy function name -> Tensor method taking the same arguments
 _METHODS = {"sum": "sum", "mean": "mean", "var": "var", "max": "max", "amax": "max", "min": "min",
             "amin": "min", "argmax": "argmax", "argmin": "argmin", "reshape": "reshape",
-            "transpose": "transpose", "squeeze": "squeeze", "expand_dims": "unsqueeze", "clip": "clip"}
+            "transpose": "transpose", "squeeze": "squeeze", "expand_dims": "unsqueeze", "clip": "clip",
+            "cumsum": "cumsum", "prod": "prod", "std": "std", "flip": "flip", "pad": "pad", "round": "round",
+            "take_along_axis": "take_along_axis", "tile": "tile", "tril": "tril", "triu": "triu",
+            "swapaxes": "swapaxes", "argsort": "argsort"}
 
 
 def _values(a):
@@ -46,7 +52,7 @@ class Interop:
     __slots__ = ()
 
     def _scalar(self, what):
-        if self.size != 1:
+        if self._data.size != 1:
             raise ValueError(f"{what} needs a tensor of one element, got shape {self.shape}")
         return self._data.item()
 

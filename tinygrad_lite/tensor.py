@@ -12,12 +12,15 @@ import numpy as np  # dtypes and Python-scalar checks only; arrays come from the
 
 from . import autograd, backend, ops
 from .backend import xp_of
-from .checks import axes_arg, axis_arg, varargs
+from .checks import axes_arg, axis_arg, pytorch_kwargs, varargs
 from .inplace import InPlace, is_float
 from .interop import Interop
+from .math_methods import MathMethods
+from .shape_methods import ShapeMethods
+from .torch_names import TorchNames
 
 
-class Tensor(InPlace, Interop):
+class Tensor(InPlace, Interop, MathMethods, ShapeMethods, TorchNames):
     """An n-dimensional array with reverse-mode automatic differentiation.
 
     ``Tensor(data, requires_grad=False, dtype=None, device=None)``: ``data`` is a
@@ -58,12 +61,12 @@ class Tensor(InPlace, Interop):
         return out
 
     # ------------------------------------------------------------ attributes
-    shape = property(lambda self: self._data.shape)
-    ndim = property(lambda self: self._data.ndim)
-    dtype = property(lambda self: self._data.dtype)
-    size = property(lambda self: self._data.size)
-    is_leaf = property(lambda self: self._ctx is None)
-    T = property(lambda self: self.transpose())
+    # attrgetter: read in C, these are the most used attributes of all
+    shape = property(operator.attrgetter("_data.shape"), doc="The shape, a tuple of ints.")
+    ndim = property(operator.attrgetter("_data.ndim"), doc="The number of axes.")
+    dtype = property(operator.attrgetter("_data.dtype"), doc="The NumPy dtype of the elements.")
+    is_leaf = property(lambda self: self._ctx is None, doc="True unless made by an op that records a graph.")
+    T = property(lambda self: self.transpose(), doc="The axes reversed, as NumPy's ``a.T``.")
 
     def __repr__(self):
         body = np.array2string(self.numpy(), separator=", ", prefix="Tensor(")
@@ -81,14 +84,15 @@ class Tensor(InPlace, Interop):
         return (self[i] for i in range(self.shape[0]))
 
     def __bool__(self):
-        if self.size != 1:
+        if self._data.size != 1:
             raise ValueError(f"the truth value of a tensor of shape {self.shape} is ambiguous")
         return bool(self.item())
 
     __hash__ = object.__hash__  # tensors are dict keys (optimizer state) despite __eq__
 
     def item(self):
-        if self.size != 1:
+        """The one element as a Python number."""
+        if self._data.size != 1:
             raise ValueError(f"item() needs a tensor of one element, got shape {self.shape}")
         return self._data.item()
 
@@ -97,6 +101,7 @@ class Tensor(InPlace, Interop):
         return backend.to_numpy(self._data)
 
     def tolist(self):
+        """The values as (nested) Python lists."""
         return self.numpy().tolist()
 
     # ------------------------------------------------------------ autograd
@@ -126,7 +131,7 @@ class Tensor(InPlace, Interop):
         if not self.requires_grad:
             raise RuntimeError("backward() on a tensor that does not require grad (no graph)")
         if grad is None:
-            if self.size != 1:
+            if self._data.size != 1:
                 raise RuntimeError(f"backward() without grad needs a one-element output, got shape {self.shape}")
             grad = xp_of(self._data).ones(self.shape, dtype=self.dtype)
         else:
@@ -138,6 +143,7 @@ class Tensor(InPlace, Interop):
         autograd.backward(self, grad, retain_graph)
 
     def zero_grad(self):
+        """Drop the gradient (``grad = None``)."""
         self.grad = None
 
     # ------------------------------------------------------------ operators
@@ -203,6 +209,7 @@ class Tensor(InPlace, Interop):
     def __ge__(self, other): return self._compare(other, operator.ge)
 
     def matmul(self, other):
+        """``self @ other`` with NumPy's rules (1-D operands, broadcast batch axes)."""
         x, y = self._pair(other)
         if x.ndim == 0 or y.ndim == 0:
             raise ValueError(f"matmul: 0-d operands are not allowed (shapes {x.shape} and {y.shape})")
@@ -212,14 +219,15 @@ class Tensor(InPlace, Interop):
         return ops.Matmul.apply(x, y)
 
     # ------------------------------------------------------------ elementwise
-    def exp(self): return ops.Exp.apply(self)
-    def log(self): return ops.Log.apply(self)
-    def sqrt(self): return ops.Sqrt.apply(self)
-    def abs(self): return ops.Abs.apply(self)
-    def __abs__(self): return ops.Abs.apply(self)
-    def maximum(self, other): return self._binary(ops.Maximum, other)
-    def minimum(self, other): return -(-self).maximum(-self._lift(other))
+    def maximum(self, other):
+        """Elementwise maximum (broadcast); ties share the gradient equally."""
+        return self._binary(ops.Maximum, other)
 
+    def minimum(self, other):
+        """Elementwise minimum, -maximum(-x, -y); ties share the gradient equally."""
+        return -(-self).maximum(-self._lift(other))
+
+    @pytorch_kwargs(min="lo", max="hi")
     def clip(self, lo=None, hi=None):
         """Values limited to [lo, hi] (either may be None). The gradient passes where
         lo <= x <= hi. Bounds may be numbers or tensors; a tensor bound broadcasts, and
@@ -244,54 +252,51 @@ class Tensor(InPlace, Interop):
             return Tensor._wrap(self._data.astype(dtype), self.device)
         return ops.Cast.apply(self, dtype=dtype)
 
-    def float(self): return self.astype(np.float32)
-    def double(self): return self.astype(np.float64)
+    def float(self):
+        """``astype(float32)``."""
+        return self.astype(np.float32)
 
-    # ------------------------------------------------------------ activations
-    def sigmoid(self): return ops.Sigmoid.apply(self)
-    def tanh(self): return ops.Tanh.apply(self)
-    def arctan(self): return ops.Arctan.apply(self)
-    def relu(self): return ops.ReLU.apply(self)
-    # float(): a NumPy float64 slope would otherwise promote a float32 tensor
-    def leaky_relu(self, negative_slope=0.01): return ops.LeakyReLU.apply(self, slope=float(negative_slope))
-    def elu(self, alpha=1.0): return ops.ELU.apply(self, alpha=float(alpha))
-    def binary_step(self): return ops.BinaryStep.apply(self)
+    def double(self):
+        """``astype(float64)``."""
+        return self.astype(np.float64)
 
     # ------------------------------------------------------------ reductions
+    @pytorch_kwargs
     def sum(self, axis=None, keepdims=False):
         """Sum over ``axis`` (int, tuple or None for all), NumPy's ``keepdims``."""
         return ops.Sum.apply(self, axis=axes_arg(axis, self.ndim), keepdims=keepdims)
 
     def _divide_by_count(self, total, axes, ddof=0):
         """``total / (n - ddof)``, n the number of elements reduced; nan (as NumPy) when n <= ddof."""
-        n = self.size if axes is None else int(np.prod([self.shape[a] for a in axes]))
+        n = self._data.size if axes is None else int(np.prod([self.shape[a] for a in axes]))
         return total * (1.0 / (n - ddof) if n > ddof else float("nan"))
 
+    @pytorch_kwargs
     def mean(self, axis=None, keepdims=False):
         """sum(x) / n over ``axis``; nan for an empty reduction, as NumPy and PyTorch."""
         axes = axes_arg(axis, self.ndim)
         return self._divide_by_count(ops.Sum.apply(self, axis=axes, keepdims=keepdims), axes)
 
+    @pytorch_kwargs(correction="ddof")
     def var(self, axis=None, keepdims=False, ddof=0):
         """sum((x - mean)^2) / (n - ddof): biased (ddof=0) by default, as NumPy's."""
         axes = axes_arg(axis, self.ndim)
         d = self - self.mean(axes, keepdims=True)
         return self._divide_by_count((d * d).sum(axes, keepdims=keepdims), axes, ddof)
 
+    @pytorch_kwargs
     def max(self, axis=None, keepdims=False):
-        """Maximum; tied elements share the gradient equally."""
-        if self.size == 0:
+        """Maximum (values only; PyTorch's max(dim) adds indices: argmax); ties share the gradient."""
+        if self._data.size == 0:
             raise ValueError(f"max of an empty tensor of shape {self.shape}")
         return ops.Max.apply(self, axis=axes_arg(axis, self.ndim), keepdims=keepdims)
 
+    @pytorch_kwargs
     def min(self, axis=None, keepdims=False):
         """Minimum, -max(-x); tied elements share the gradient equally."""
         return -(-self).max(axis, keepdims)
 
-    # through xp: the array method would give a host NumPy scalar for axis=None on "strict"
-    def argmax(self, axis=None): return Tensor._wrap(xp_of(self._data).argmax(self._data, axis), self.device)
-    def argmin(self, axis=None): return Tensor._wrap(xp_of(self._data).argmin(self._data, axis), self.device)
-
+    @pytorch_kwargs
     def logsumexp(self, axis=None, keepdims=False):
         """log(sum(exp(x))) = m + log(sum(exp(x - m))) with m = max(x), so it never overflows."""
         axes, xp = axes_arg(axis, self.ndim), xp_of(self._data)
@@ -300,17 +305,21 @@ class Tensor(InPlace, Interop):
         out = (self - m).exp().sum(axes, keepdims=True).log() + m
         return out if keepdims else out.reshape(ops._reduced_shape(self.shape, axes))
 
+    @pytorch_kwargs
     def softmax(self, axis=-1):
         return (self - self.logsumexp(axis, keepdims=True)).exp()
 
+    @pytorch_kwargs
     def log_softmax(self, axis=-1):
         return self - self.logsumexp(axis, keepdims=True)
 
     # ------------------------------------------------------------ shape
     def reshape(self, *shape):
+        """The same elements in ``shape`` (ints or a tuple; one may be -1)."""
         return ops.Reshape.apply(self, shape=varargs(shape))
 
     def permute(self, *axes):
+        """The axes reordered: output axis i is input axis ``axes[i]``."""
         axes = varargs(axes)
         if len(axes) != self.ndim or any(not -self.ndim <= a < self.ndim for a in axes) \
                 or len({a % self.ndim for a in axes}) != self.ndim:
@@ -319,14 +328,10 @@ class Tensor(InPlace, Interop):
         return ops.Permute.apply(self, axes=tuple(a % self.ndim for a in axes))
 
     def transpose(self, *axes):
-        """Reverse the axes (as NumPy), or permute them if given."""
+        """Reverse the axes, or permute them as given: NumPy's meaning (PyTorch's swaps two: swapaxes)."""
         return self.permute(*axes) if axes else self.permute(tuple(reversed(range(self.ndim))))
 
-    def expand(self, *shape):
-        return ops.Expand.apply(self, shape=varargs(shape))
-
-    broadcast_to = expand
-
+    @pytorch_kwargs
     def squeeze(self, axis=None):
         axes = axes_arg(axis, self.ndim)
         if axes is None:
@@ -336,17 +341,11 @@ class Tensor(InPlace, Interop):
                 raise ValueError(f"squeeze: axis {a} has size {self.shape[a]}, not 1")
         return self.reshape(ops._reduced_shape(self.shape, axes))
 
+    @pytorch_kwargs
     def unsqueeze(self, axis):
         """Insert an axis of size 1 at ``axis`` (-ndim-1 <= axis <= ndim), as ``numpy.expand_dims``."""
         axis = axis_arg(axis, self.ndim + 1)
         return self.reshape(self.shape[:axis] + (1,) + self.shape[axis:])
-
-    def flatten(self, start_axis=0):
-        """Merge the axes from ``start_axis`` on into one (``flatten(1)`` keeps the batch axis)."""
-        if self.ndim == 0:
-            return self.reshape(1)
-        start = axis_arg(start_axis, self.ndim)
-        return self.reshape(self.shape[:start] + (int(np.prod(self.shape[start:])),))
 
     def __getitem__(self, index):
         """NumPy indexing; integer-array indices may repeat (their gradients accumulate)."""
@@ -383,6 +382,7 @@ def minimum(x, y):
     return x.minimum(y) if isinstance(x, Tensor) else y._lift(x).minimum(y)
 
 
+@pytorch_kwargs
 def concatenate(tensors, axis=0):
     """Join tensors along an existing ``axis`` (``numpy.concatenate``)."""
     tensors = list(tensors)
@@ -391,6 +391,7 @@ def concatenate(tensors, axis=0):
     return ops.Concatenate.apply(*tensors, axis=axis_arg(axis, tensors[0].ndim))
 
 
+@pytorch_kwargs
 def stack(tensors, axis=0):
     """Join same-shaped tensors along a new ``axis`` (``numpy.stack``)."""
     tensors = list(tensors)

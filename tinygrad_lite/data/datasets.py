@@ -46,6 +46,7 @@ class Split:
 
     @property
     def num_classes(self) -> int:
+        """The number of classes, ``len(classes)``."""
         return len(self.classes)
 
     @property

@@ -56,6 +56,7 @@ class DataLoader:
 
     @property
     def num_examples(self) -> int:
+        """The number of examples, N."""
         return len(self.x)
 
     def __len__(self) -> int:
@@ -85,9 +86,11 @@ class DataLoader:
             self.epoch, self.batch = epoch + 1, 0
 
     def state_dict(self) -> dict:
+        """``{"seed", "epoch", "batch"}``: where the loader is, for an exact resume."""
         return {"seed": self.seed, "epoch": self.epoch, "batch": self.batch}
 
     def load_state_dict(self, state: dict) -> None:
+        """Go back to a ``state_dict()``: the next ``for`` loop continues that epoch where it stopped."""
         self.seed, self.epoch, self.batch = int(state["seed"]), int(state["epoch"]), int(state["batch"])
         self._resume = True
 

@@ -42,6 +42,7 @@ class Transform:
 
     @property
     def fitted(self) -> bool:
+        """Whether ``fit`` has run (or a fitted state was loaded)."""
         return self.feature_shape is not None
 
     def fit(self, x) -> Transform:
@@ -64,6 +65,7 @@ class Transform:
         return self._apply(x.astype(_F32)).astype(_F32, copy=False)
 
     def fit_transform(self, x) -> np.ndarray:
+        """``fit(x)`` then ``transform(x)``: the training data, transformed with its own statistics."""
         return self.fit(x).transform(x)
 
     def _check_input(self, x: np.ndarray) -> None:
@@ -80,6 +82,7 @@ class Transform:
         return state
 
     def load_state_dict(self, state: dict) -> Transform:
+        """Restore a ``state_dict()`` of the same type (arguments and fitted statistics); returns self."""
         if state.get("type") != type(self).__name__:
             raise ValueError(f"{type(self).__name__}.load_state_dict: state is of type {state.get('type')!r}")
         for p in self._params:
@@ -113,6 +116,7 @@ class MeanImage(ZeroCenter):
 
     @property
     def mean_image(self) -> np.ndarray | None:
+        """The mean training image, of the shape of one image (None before ``fit``)."""
         return self.mean
 
 
@@ -233,23 +237,28 @@ class Compose:
         self.transforms = list(transforms)
 
     def fit(self, x) -> Compose:
+        """Fit each transform on the output of the ones before it; returns self."""
         self.fit_transform(x)
         return self
 
     def transform(self, x) -> np.ndarray:
+        """Apply every transform in order."""
         for t in self.transforms:
             x = t.transform(x)
         return x
 
     def fit_transform(self, x) -> np.ndarray:
+        """Fit and apply each transform in order; returns the transformed ``x``."""
         for t in self.transforms:
             x = t.fit_transform(x)
         return x
 
     def state_dict(self) -> dict:
+        """The states of the transforms, in order."""
         return {"type": "Compose", "transforms": [t.state_dict() for t in self.transforms]}
 
     def load_state_dict(self, state: dict) -> Compose:
+        """Restore each transform from a ``state_dict()`` of the same pipeline; returns self."""
         if state.get("type") != "Compose" or len(state["transforms"]) != len(self.transforms):
             raise ValueError("Compose.load_state_dict: state does not match this pipeline's transforms")
         for t, s in zip(self.transforms, state["transforms"], strict=True):

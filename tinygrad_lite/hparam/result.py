@@ -111,6 +111,7 @@ class SearchResult:
                 w.writerow([_plain(v) for v in row])  # str(float) round-trips
 
     def to_dict(self) -> dict:
+        """A JSON-able dict of the result: metric, direction, space and every trial."""
         return {
             "metric": self.metric, "maximize": self.maximize,
             "space": {name: space_to_dict(s) for name, s in self.space.items()},
@@ -126,6 +127,7 @@ class SearchResult:
 
     @classmethod
     def from_dict(cls, d: dict) -> SearchResult:
+        """The result a ``to_dict()`` describes."""
         space = {name: space_from_dict(s) for name, s in d["space"].items()}
         trials = [Trial(index=t["index"], params=t["params"], score=float(decode_float(t["score"], "score")),
                         metrics={k: decode_float(v, k, other_strings=True) for k, v in t["metrics"].items()},
@@ -134,6 +136,7 @@ class SearchResult:
 
     @classmethod
     def from_json(cls, path: str) -> SearchResult:
+        """Read a result written by ``to_json``."""
         return cls.from_dict(read_json(path))
 
     # ---- plotting -------------------------------------------------------------------------

@@ -31,9 +31,11 @@ class Space:
     numeric = False
 
     def sample(self, rng: np.random.Generator) -> Any:
+        """One value drawn with ``rng`` (a ``numpy.random.Generator``)."""
         raise NotImplementedError
 
     def grid(self, k: int) -> list:
+        """``k`` values covering the space, for a grid search."""
         raise NotImplementedError
 
 
@@ -57,13 +59,16 @@ class Uniform(Space):
 
     # The sampling scale: identity here, log10 for LogUniform.
     def to_scale(self, x: float) -> float:
+        """``x`` on the sampling scale (itself here; log10 for ``LogUniform``)."""
         return float(x)
 
     def from_scale(self, s: float) -> float:
+        """The value at ``s`` on the sampling scale (the inverse of ``to_scale``)."""
         return float(s)
 
     @property
     def scale_bounds(self) -> tuple[float, float]:
+        """(lo, hi) on the sampling scale."""
         return self.to_scale(self.lo), self.to_scale(self.hi)
 
     def to_unit(self, x: float) -> float:
@@ -80,6 +85,7 @@ class Uniform(Space):
         return min(max(float(x), self.lo), self.hi)
 
     def sample(self, rng: np.random.Generator) -> float:
+        """A value uniform on the sampling scale between the bounds."""
         _check_rng(rng, type(self).__name__)
         a, b = self.scale_bounds
         return self._clip(self.from_scale(rng.uniform(a, b)))
@@ -95,6 +101,7 @@ class Uniform(Space):
         return pts
 
     def describe(self) -> str:
+        """The space as the lecture writes it, e.g. ``uniform(0, 1)`` or ``10**uniform(-6, -3)``."""
         return f"uniform({self.lo:g}, {self.hi:g})"
 
 
@@ -143,6 +150,7 @@ class Choice(Space):
         object.__setattr__(self, "options", opts)
 
     def sample(self, rng: np.random.Generator) -> Any:
+        """One of the options, each equally likely."""
         _check_rng(rng, "Choice")
         return self.options[int(rng.integers(len(self.options)))]
 
@@ -151,6 +159,7 @@ class Choice(Space):
         return list(self.options)
 
     def describe(self) -> str:
+        """The space as text, e.g. ``choice(['relu', 'tanh'])``."""
         return f"choice({list(self.options)!r})"
 
 

@@ -4,7 +4,10 @@
     history = fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.01),
                   (x_train, y_train), epochs=10, batch_size=64, val=(x_val, y_val))
 
-``plot_history`` and ``plot_first_layer_weights`` need matplotlib (imported on use).
+Diagnostics, after training or during it as ``fit(..., callbacks=[...])``: the confusion matrix
+with per-class accuracy, each layer's gradient norm over training, each activation layer's
+statistics (``diagnostics``). Before training, ``lr_find``: the learning-rate range test.
+The ``plot_*`` functions need matplotlib (imported on use).
 """
 from .babysit import (
     Finding,
@@ -16,14 +19,30 @@ from .babysit import (
     expected_initial_loss,
     overfit_small_subset,
 )
+from .callbacks import Callback
 from .checkpoint import load_checkpoint, save_checkpoint
+from .diagnostic_plots import plot_activation_statistics, plot_confusion_matrix, plot_gradient_norms
+from .diagnostics import (
+    ActivationMonitor,
+    ActivationStats,
+    ConfusionMatrixMonitor,
+    GradientNormMonitor,
+    activation_statistics,
+    confusion_matrix,
+    gradient_norms,
+    per_class_accuracy,
+)
 from .fit import NonFiniteLossError, count_correct, evaluate, fit
 from .history import History
-from .plots import moving_average, plot_first_layer_weights, plot_history, weight_grid
+from .lr_range import LRFindResult, lr_find
+from .plots import moving_average, plot_first_layer_weights, plot_history, read_png_data, weight_grid
 
 __all__ = [
-    "Finding", "History", "InitialLossCheck", "InitialLossWarning", "NonFiniteLossError",
-    "OverfitCheck", "check_initial_loss", "count_correct", "diagnose", "evaluate",
-    "expected_initial_loss", "fit", "load_checkpoint", "moving_average", "overfit_small_subset",
-    "plot_first_layer_weights", "plot_history", "save_checkpoint", "weight_grid",
+    "ActivationMonitor", "ActivationStats", "Callback", "ConfusionMatrixMonitor", "Finding",
+    "GradientNormMonitor", "History", "InitialLossCheck", "InitialLossWarning", "LRFindResult",
+    "NonFiniteLossError", "OverfitCheck", "activation_statistics", "check_initial_loss", "confusion_matrix", "count_correct",
+    "diagnose", "evaluate", "expected_initial_loss", "fit", "gradient_norms", "load_checkpoint", "lr_find",
+    "moving_average", "overfit_small_subset", "per_class_accuracy", "plot_activation_statistics",
+    "plot_confusion_matrix", "plot_first_layer_weights", "plot_gradient_norms", "plot_history",
+    "read_png_data", "save_checkpoint", "weight_grid",
 ]

@@ -137,7 +137,7 @@ def _train_on(model, loss_fn, optimizer, xs: Tensor, ys: Tensor, max_iters: int)
 @dataclass
 class Finding:
     """One diagnosis: ``code`` is "lr_too_high", "lr_too_low", "overfitting", "underfitting",
-    "ok" or "too_short"; ``message`` says what was seen and what to change."""
+    "train_longer", "ok" or "too_short"; ``message`` says what was seen and what to change."""
 
     code: str
     message: str
@@ -151,9 +151,11 @@ def diagnose(history: History, gap: float = 0.1, target_acc: float = 0.9,
       ``explode_factor`` x that of the first tenth: learning rate too high;
     - loss down by less than ``flat_tol`` (relative) between those windows: learning rate too low;
     - train accuracy - validation accuracy > ``gap``: overfitting, increase regularization;
-    - a gap <= ``gap`` with accuracy below ``target_acc``: too little capacity (the message
-      adds "train longer" while the last tenth of the loss is still ``flat_tol`` below the one
-      before it).
+    - a gap <= ``gap`` with accuracy below ``target_acc``: while the loss is still falling
+      (a straight line through the last half of the iterations, carried on for as many
+      iterations again, would lower it by more than ``flat_tol`` of its level) the run is
+      too short to judge ("train_longer"); once it has levelled off, too little capacity
+      ("underfitting").
     """
     losses = np.asarray(history.iter_loss, dtype=np.float64) + np.asarray(history.iter_reg, dtype=np.float64)
     bad = np.flatnonzero(~np.isfinite(losses))
@@ -167,9 +169,8 @@ def diagnose(history: History, gap: float = 0.1, target_acc: float = 0.9,
         return [Finding("too_short", f"only {losses.size} iteration(s) recorded: nothing to diagnose")]
     findings = _loss_findings(losses, flat_tol, explode_factor)
     if not any(f.code == "lr_too_high" for f in findings):
-        w = max(1, losses.size // 10)
-        falling = losses.size >= 2 * w and losses[-w:].mean() < (1 - flat_tol) * losses[-2 * w:-w].mean()
-        findings += _accuracy_findings(history, gap, target_acc, lr_low=bool(findings), falling=falling)
+        findings += _accuracy_findings(history, gap, target_acc, lr_low=bool(findings),
+                                       falling=_still_falling(losses, flat_tol))
     return findings or [Finding("ok", "no problem found: the loss goes down and train and validation "
                                       "accuracy agree at a good level")]
 
@@ -186,8 +187,24 @@ def _loss_findings(losses: np.ndarray, flat_tol: float, explode_factor: float) -
     return []
 
 
+def _still_falling(losses: np.ndarray, flat_tol: float) -> str | None:
+    """How the loss still falls, in words, or None once it has levelled off: the least-squares
+    line through the last half of the iterations, carried on for as many iterations as the
+    whole run, would take it down by more than ``flat_tol`` of its current level. (Comparing
+    two short windows misses a slow, steady fall under the batch-to-batch noise.)"""
+    half = losses[losses.size // 2:]
+    if half.size < 2:
+        return None
+    slope = float(np.polyfit(np.arange(half.size), half, 1)[0])
+    level = float(half[-max(1, half.size // 5):].mean())
+    if -slope * losses.size <= flat_tol * abs(level):
+        return None
+    return (f"the loss is still falling ({half[:max(1, half.size // 5)].mean():.4g} -> {level:.4g} "
+            f"over the last {half.size} iterations)")
+
+
 def _accuracy_findings(history: History, gap: float, target_acc: float, lr_low: bool,
-                       falling: bool) -> list[Finding]:
+                       falling: str | None) -> list[Finding]:
     if not history.epochs or history.val_acc[-1] is None or history.train_acc[-1] is None:
         return []
     train, val = history.train_acc[-1], history.val_acc[-1]
@@ -196,9 +213,11 @@ def _accuracy_findings(history: History, gap: float, target_acc: float, lr_low: 
                                        "accuracy = overfitting: increase the regularization strength "
                                        "(L2, dropout) or get more data")]
     if max(train, val) < target_acc and not lr_low:
-        return [Finding("underfitting", f"no gap between train ({train:.1%}) and validation ({val:.1%}) "
-                                        f"accuracy and both below {target_acc:.0%}: increase the model "
-                                        "capacity (more or wider hidden layers)"
-                                        + ("; the loss is still falling, so first train longer"
-                                           if falling else ""))]
+        seen = (f"no gap between train ({train:.1%}) and validation ({val:.1%}) accuracy and both "
+                f"below {target_acc:.0%}")
+        if falling:
+            return [Finding("train_longer", f"{seen}, but {falling}: the run is too short to judge the "
+                                            "model; train longer (more epochs) before changing it")]
+        return [Finding("underfitting", f"{seen}, and the loss has levelled off: increase the model "
+                                        "capacity (more or wider hidden layers)")]
     return []

@@ -20,6 +20,7 @@ from ..data.loader import DataLoader
 from ..nn.module import eval_mode
 from ..optim.lr_scheduler import ReduceLROnPlateau
 from ..tensor import Tensor
+from .callbacks import bars_wanted, check_callbacks
 from .checkpoint import load_checkpoint, save_checkpoint
 from .history import History
 
@@ -121,7 +122,8 @@ def fit(model, loss_fn: Callable, optimizer, train, epochs: int = 10, batch_size
         val=None, scheduler=None, reg: tuple | None = None, device: str | None = None,
         patience: int | None = None, monitor: str = "val_acc", best_path: str | os.PathLike | None = None,
         checkpoint_path: str | os.PathLike | None = None, resume_from: str | os.PathLike | None = None,
-        restore_best: bool = False, quiet: bool = False, seed: int | None = None) -> History:
+        restore_best: bool = False, quiet: bool = False, seed: int | None = None,
+        distributed=None, callbacks=(), progress: bool | None = None) -> History:
     """Train ``model`` for ``epochs`` epochs (in all, counting resumed ones); returns the History.
 
     - ``train``/``val``: (x, y) arrays (batched by a shuffling ``DataLoader`` with ``seed``;
@@ -137,16 +139,29 @@ def fit(model, loss_fn: Callable, optimizer, train, epochs: int = 10, batch_size
     - A NaN/inf loss or gradient raises ``NonFiniteLossError`` before the update; the model
       (weights and buffers) and the optimizer keep the state of the last good step. Ctrl-C
       (KeyboardInterrupt) stops and returns the history so far with ``meta["interrupted"]``.
+    - ``distributed``: a ``tinygrad_lite.distributed.DataParallel``; every rank of the MPI job
+      calls ``fit`` with the same arguments. Rank 0's weights are broadcast, each rank trains
+      on its shard of ``train`` (``batch_size`` per rank) with gradients averaged every step,
+      metrics are over all ranks, and rank 0 alone prints and writes the checkpoints.
+    - ``callbacks``: ``train.Callback``s (e.g. ``GradientNormMonitor``), called after each backward
+      pass and after each epoch.
+    - ``progress``: a bar per epoch; None: where one displays as a bar (a terminal, a notebook),
+      else one line per epoch with no carriage-return frames. ``quiet`` prints nothing at all.
     """
     uses_monitor = bool(patience or best_path or restore_best or _is_plateau(scheduler))
     _check_fit_args(epochs, reg, patience, monitor, scheduler, uses_monitor, val is not None)
-    device = device or model_device(model)
+    device, dist = device or model_device(model), distributed
     if seed is not None:
-        backend.manual_seed(seed)
-    loaders = (as_loader(train, batch_size, True, seed, device),
-               None if val is None else as_loader(val, EVAL_BATCH_SIZE, False, None, device))
+        backend.manual_seed(seed if dist is None else dist.rank_seed(seed))
+    if dist is None:
+        loaders = (as_loader(train, batch_size, True, seed, device),
+                   None if val is None else as_loader(val, EVAL_BATCH_SIZE, False, None, device))
+    else:  # all ranks start from rank 0's weights, each with its shard of the data
+        model, quiet = dist.prepare(model), quiet or not dist.is_root
+        loaders = dist.loaders(train, val, batch_size, seed, device, EVAL_BATCH_SIZE)
     run = _Run(model, loss_fn, optimizer, scheduler, reg, loaders, quiet=quiet, monitor=monitor,
-               patience=patience, best_path=best_path, checkpoint_path=checkpoint_path)
+               patience=patience, best_path=best_path, checkpoint_path=checkpoint_path, dist=dist)
+    run.callbacks, run.bars = check_callbacks(callbacks), not run.quiet and bars_wanted(progress)
     if resume_from is not None:
         run.resume(resume_from)
     try:
@@ -172,9 +187,13 @@ def _is_plateau(scheduler) -> bool:
 class _Run:
     """The state of one call to ``fit`` (split in methods to keep each step readable)."""
 
+    callbacks: tuple = ()
+    bars = False
+
     def __init__(self, model, loss_fn, optimizer, scheduler, reg, loaders, *, quiet, monitor, patience,
-                 best_path, checkpoint_path):
+                 best_path, checkpoint_path, dist=None):
         self.model, self.loss_fn, self.optimizer, self.scheduler = model, loss_fn, optimizer, scheduler
+        self.dist = dist
         self.reg, (self.loader, self.val_loader) = reg, loaders
         self.quiet, self.monitor, self.patience = quiet, monitor, patience
         self.best_path, self.checkpoint_path = best_path, checkpoint_path
@@ -194,15 +213,16 @@ class _Run:
         for epoch in range(self.start_epoch + 1, epochs + 1):
             self.model.train()
             train_metrics = self.train_epoch(epoch, epochs)
-            val_metrics = None if self.val_loader is None else evaluate(
-                self.model, self.loss_fn, self.val_loader)
+            val_metrics = self.validate()
             self.history.log_epoch(epoch, train_metrics, val_metrics, current_lr(self.optimizer),
                                    time.perf_counter() - t0)
             self.step_scheduler()
             self.track_best(epoch)
             if self.checkpoint_path is not None:
-                save_checkpoint(self.checkpoint_path, self.state(epoch))
+                self.save(self.checkpoint_path, epoch)
             self.say(_epoch_line(self.history))
+            for cb in self.callbacks:
+                cb.epoch_end(self.model, self.history)
             if self.patience is not None and meta["bad_epochs"] >= self.patience:
                 meta["stop_reason"] = "early_stopping"
                 self.say(f"early stopping: {self.monitor} has not improved for {self.patience} epochs "
@@ -212,7 +232,7 @@ class _Run:
 
     def train_epoch(self, epoch: int, epochs: int) -> tuple[float, float]:
         n = len(self.loader)
-        bar = tqdm(total=n, desc=f"epoch {epoch}/{epochs}", unit="batch", disable=self.quiet, leave=False)
+        bar = tqdm(total=n, desc=f"epoch {epoch}/{epochs}", unit="batch", disable=not self.bars, leave=False)
         total = correct = seen = 0.0
         try:
             for i, (xb, yb) in enumerate(self.loader):
@@ -227,7 +247,16 @@ class _Run:
         if not seen:
             raise ValueError(f"fit: the training data gave no batch in epoch {epoch} (an empty "
                              "loader, or drop_last with fewer examples than batch_size)")
-        return total / seen, correct / seen
+        metrics = (total / seen, correct / seen)
+        return metrics if self.dist is None else self.dist.combine(metrics, seen)
+
+    def validate(self) -> tuple[float, float] | None:
+        if self.dist is not None:  # the ranks' own BatchNorm running statistics, averaged: one model
+            self.dist.sync_buffers(self.model)
+        if self.val_loader is None:
+            return None
+        metrics = evaluate(self.model, self.loss_fn, self.val_loader)
+        return metrics if self.dist is None else self.dist.combine(metrics, self.val_loader.num_examples)
 
     def step(self, xb: Tensor, yb: Tensor, epoch: int, position: float) -> tuple[float, Tensor]:
         """One update; returns the data loss and the scores. Nothing is updated when the loss
@@ -244,13 +273,19 @@ class _Run:
             reg_loss = self.reg[0](self.model) * self.reg[1]
             loss, reg_value = data_loss + reg_loss, float(reg_loss.item())
         data_value, lr = float(data_loss.item()), current_lr(self.optimizer)
+        if self.dist is not None:  # every rank joins each allreduce, even with a NaN loss: none waits
+            loss.backward()
+            data_value, reg_value = self.dist.allreduce_gradients(self.model, (data_value, reg_value))
         self.history.log_iteration(data_value, reg_value, lr, position)
         if not math.isfinite(data_value + reg_value):
             self.fail("the loss", data_value + reg_value, epoch, buffers)
-        loss.backward()
+        if self.dist is None:
+            loss.backward()
         for p in self.model.parameters():
             if p.grad is not None and not _all_finite(p.grad.data):
                 self.fail("a gradient", math.nan, epoch, buffers)
+        for cb in self.callbacks:
+            cb.after_backward(self.model, position)
         self.optimizer.step()
         return data_value, scores
 
@@ -284,7 +319,7 @@ class _Run:
             meta.update(best_value=value, best_epoch=epoch, bad_epochs=0)
             self.best_state = self.model.state_dict()
             if self.best_path is not None:
-                save_checkpoint(self.best_path, self.state(epoch))
+                self.save(self.best_path, epoch)
         else:
             meta["bad_epochs"] += 1
 
@@ -295,11 +330,16 @@ class _Run:
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "scheduler": None if self.scheduler is None else self.scheduler.state_dict(),
-            "rng": backend.get_rng_state(),
+            "rng": backend.get_rng_state() if self.dist is None else self.dist.gather_rng_state(),
             "loader": self.loader.state_dict() if hasattr(self.loader, "state_dict") else None,
             "history": self.history.to_dict(),
             "elapsed": self.history.time[-1] if self.history.time else 0.0,
         }
+
+    def save(self, path: str | os.PathLike, epoch: int) -> None:
+        state = self.state(epoch)  # on every rank: it gathers the ranks' random states
+        if self.dist is None or self.dist.is_root:
+            save_checkpoint(path, state)
 
     def resume(self, path: str | os.PathLike) -> None:
         state = load_checkpoint(path, require=RESUME_KEYS)
@@ -313,7 +353,14 @@ class _Run:
             self.scheduler.load_state_dict(state["scheduler"])
         if state["loader"] is not None:
             self.loader.load_state_dict(state["loader"])
-        backend.set_rng_state(state["rng"])
+        rng = state["rng"]
+        if self.dist is not None:
+            rng = self.dist.own_rng_state(rng, os.fspath(path))
+        elif "ranks" in rng:
+            raise ValueError(f"fit: the checkpoint {os.fspath(path)!r} was written by a run on "
+                             f"{rng['world_size']} ranks; resume it with distributed=DataParallel() "
+                             "on as many")
+        backend.set_rng_state(rng)
         self.history = History.from_dict(state["history"])
         self.history.meta.update(interrupted=False, stop_reason=None)
         self.start_epoch, self.elapsed0 = int(state["epoch"]), float(state["elapsed"])

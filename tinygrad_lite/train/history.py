@@ -38,17 +38,21 @@ class History:
 
     @property
     def iterations(self) -> int:
+        """The number of recorded iterations (updates)."""
         return len(self.iter_loss)
 
     @property
     def epochs(self) -> int:
+        """The number of finished epochs."""
         return len(self.epoch)
 
     @property
     def interrupted(self) -> bool:
+        """Whether the run was stopped by Ctrl-C (``meta["interrupted"]``)."""
         return bool(self.meta.get("interrupted", False))
 
     def log_iteration(self, data_loss: float, reg_loss: float, lr: float, position: float) -> None:
+        """Record one update: its data loss, regularization loss, lr and position in epochs."""
         self.iter_loss.append(float(data_loss))
         self.iter_reg.append(float(reg_loss))
         self.iter_lr.append(float(lr))
@@ -75,6 +79,7 @@ class History:
 
     @classmethod
     def from_dict(cls, data: dict) -> History:
+        """The History a ``to_dict()`` describes; unknown fields are refused by name."""
         unknown = set(data) - set(_LISTS) - {"meta"}
         if unknown:
             raise ValueError(f"History.from_dict: unknown fields {sorted(unknown)}")
@@ -87,6 +92,7 @@ class History:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> History:
+        """Read a History written by ``save``."""
         return cls.from_dict(read_json(path))
 
 

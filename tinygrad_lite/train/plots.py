@@ -6,6 +6,7 @@ pyplot state are involved.
 """
 from __future__ import annotations
 
+import json
 import math
 import os
 from pathlib import Path
@@ -14,7 +15,7 @@ import numpy as np  # host-side figure data
 
 from ..checks import check_int
 from ..factory import to_numpy
-from ..files import atomic_write
+from ..files import atomic_write, decode_float, to_json
 from .history import History
 
 
@@ -30,11 +31,55 @@ def new_figure(width: float, height: float):
     return fig
 
 
-def save_png(fig, path: str | os.PathLike) -> Path:
-    """Write ``fig`` to ``path`` as PNG atomically, creating the parent directory; returns the path."""
+PNG_DATA_KEY = "tinygrad_lite"  # the PNG text chunk holding a figure's plotted numbers
+
+
+def save_png(fig, path: str | os.PathLike, data: dict | None = None) -> Path:
+    """Write ``fig`` to ``path`` as PNG atomically, creating the parent directory; returns the path.
+
+    ``data`` (JSON-able) is stored in the PNG as the text chunk ``PNG_DATA_KEY``: the numbers
+    the figure plots, so that they can be read back from the file (``read_png_data``)."""
+    metadata = None if data is None else {PNG_DATA_KEY: json.dumps(to_json(data), allow_nan=False)}
     with atomic_write(path) as f:
-        fig.savefig(f, format="png")
+        fig.savefig(f, format="png", metadata=metadata)
     return Path(path)
+
+
+def read_png_data(path: str | os.PathLike) -> dict:
+    """The numbers a figure of this library stored in its PNG (see ``save_png``); the strings
+    "nan", "inf" and "-inf" that strict JSON needs are read back as floats."""
+    from PIL import Image  # matplotlib depends on Pillow
+
+    with Image.open(path) as im:
+        text = im.text.get(PNG_DATA_KEY)
+    if text is None:
+        raise ValueError(f"{os.fspath(path)!r} holds no {PNG_DATA_KEY!r} data: it was not written by "
+                         "a diagnostic plot of this library")
+    return _decoded(json.loads(text))
+
+
+def _decoded(obj):
+    if isinstance(obj, dict):
+        return {k: _decoded(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_decoded(v) for v in obj]
+    return decode_float(obj, other_strings=True) if isinstance(obj, str) else obj
+
+
+def axes_geometry(fig, axes: dict) -> dict:
+    """Where each of ``axes`` (name -> Axes) is and what it shows, for reading values back from
+    the pixels: its box as fractions of the figure (x0, y0, x1, y1 from the bottom left; the PNG
+    is the whole figure, so pixel = fraction x image size), its limits and its scales.
+
+    The figure is drawn first: colour bars and fixed aspect ratios get their final place only
+    then. Call it after the layout."""
+    fig.canvas.draw()
+    out = {}
+    for name, ax in axes.items():
+        box = ax.get_position()
+        out[name] = {"box": [box.x0, box.y0, box.x1, box.y1], "xlim": list(ax.get_xlim()),
+                     "ylim": list(ax.get_ylim()), "xscale": ax.get_xscale(), "yscale": ax.get_yscale()}
+    return out
 
 
 def moving_average(values, window: int) -> np.ndarray:
@@ -76,9 +121,16 @@ def plot_history(history: History, path: str | os.PathLike, smooth: int | None =
     ax_lr.plot(x, lrs, color="C2")
     if lrs.min() > 0 and lrs.max() / lrs.min() > 10:
         ax_lr.set_yscale("log")
-    _label(ax_lr, "learning rate", "lr", legend=False)
+    title, constant = "learning rate", bool(np.all(lrs == lrs[0]))
+    if constant:
+        # matplotlib would zoom into a constant line until float noise looks like a trend
+        ax_lr.set_ylim(0, 2 * lrs[0] if lrs[0] > 0 else 1)
+        title = f"learning rate (constant, {lrs[0]:.3g})"
+    _label(ax_lr, title, "lr", legend=False)
     fig.tight_layout()
-    return save_png(fig, path)
+    data = {"kind": "history", "lr_constant": constant, "lr_title": title,
+            "axes": axes_geometry(fig, {"loss": ax_loss, "accuracy": ax_acc, "lr": ax_lr})}
+    return save_png(fig, path, data)
 
 
 def _finite_or_nan(values) -> np.ndarray:
@@ -151,11 +203,20 @@ def plot_first_layer_weights(model_or_weight, path: str | os.PathLike,
         w = w[:max_units]
     grid = weight_grid(w, tuple(image_shape))
     scale = max(4.0, min(12.0, grid.shape[1] / 20))
-    fig = new_figure(scale, scale * grid.shape[0] / grid.shape[1] + 0.5)
+    fig = new_figure(scale + 1.0, scale * grid.shape[0] / grid.shape[1] + 1.1)
     ax = fig.add_subplot(1, 1, 1)
-    ax.imshow(grid, cmap="gray", interpolation="nearest", vmin=0.0, vmax=1.0)
+    shown = ax.imshow(grid, cmap="gray", interpolation="nearest", vmin=0.0, vmax=1.0)
     ax.set_axis_off()
+    small = "medium" if grid.shape[1] > 60 else "small"
     ax.set_title(f"first-layer weights: {w.shape[0]} units as {image_shape[0]}x{image_shape[1]} images",
-                 fontsize="medium" if grid.shape[1] > 60 else "small")
-    fig.tight_layout()
-    return save_png(fig, path)
+                 fontsize=small)
+    bar = fig.colorbar(shown, ax=ax, fraction=0.04, pad=0.02, ticks=[0, 0.5, 1])
+    bar.ax.set_yticklabels(["tile min", "mid", "tile max"], fontsize="x-small")
+    caption = (f"Each tile: one unit's {image_shape[0] * image_shape[1]} incoming weights, scaled on its own\n"
+               "(black = its smallest weight, white = its largest; the white frame is padding)")
+    fig.text(0.5, 0.01, caption, ha="center", va="bottom", fontsize="x-small")
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
+    data = {"kind": "first_layer_weights", "units": int(w.shape[0]), "image_shape": list(image_shape),
+            "caption": caption, "colorbar": [t.get_text() for t in bar.ax.get_yticklabels()],
+            "axes": axes_geometry(fig, {"tiles": ax, "colorbar": bar.ax})}
+    return save_png(fig, path, data)
