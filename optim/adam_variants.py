@@ -88,12 +88,7 @@ class NAdam(Optimizer):
     def _update(self, x, g, state: dict, group: dict) -> None:
         lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
         weight_decay, psi = group["weight_decay"], group["momentum_decay"]
-        if group["decoupled_weight_decay"]:
-            dx = g
-            if weight_decay:
-                x *= 1.0 - lr * weight_decay
-        else:
-            dx = self._decayed(g, x, weight_decay)
+        dx = self._decayed_or_shrunk(g, x, lr, weight_decay, group["decoupled_weight_decay"])
         t = state["step"] = state.get("step", 0) + 1
         mu = beta1 * (1.0 - 0.5 * 0.96 ** (t * psi))
         mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * psi))

@@ -142,12 +142,7 @@ class Adam(Optimizer):
     def _update(self, x, g, state: dict, group: dict) -> None:
         lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
         weight_decay = group["weight_decay"]
-        if self._decoupled:
-            dx = g
-            if weight_decay:
-                x *= 1.0 - lr * weight_decay
-        else:
-            dx = self._decayed(g, x, weight_decay)
+        dx = self._decayed_or_shrunk(g, x, lr, weight_decay, self._decoupled)
         t = state["step"] = state.get("step", 0) + 1
         m, v = self._buffer(state, "exp_avg", x), self._buffer(state, "exp_avg_sq", x)
         m *= beta1

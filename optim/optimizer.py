@@ -201,6 +201,15 @@ class Optimizer:
         dx += g
         return dx
 
+    def _decayed_or_shrunk(self, g, x, lr: float, weight_decay: float, decoupled: bool):
+        """``_decayed`` (L2: ``g + wd x``), or with ``decoupled`` (AdamW's form) ``g`` itself
+        after shrinking ``x`` in place by ``1 - lr wd``."""
+        if not decoupled:
+            return self._decayed(g, x, weight_decay)
+        if weight_decay:
+            x *= 1.0 - lr * weight_decay
+        return g
+
     def _scaled(self, a: float, y, z=None, over=None):
         """``a * y``, times ``z`` and divided by ``over`` where given."""
         out = xp_of(y).multiply(y, a, out=self._scratch_like(y, 1))

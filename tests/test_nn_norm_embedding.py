@@ -6,22 +6,12 @@ import tinygrad_lite.nn.functional as F
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from test_nn_layers import module_gradcheck
 
 import tinygrad_lite as tl
 from tinygrad_lite import nn
 
 SETTINGS = settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-
-
-def module_gradcheck(module, *inputs):
-    """Finite-difference check of a module's gradient w.r.t. its inputs and all its parameters."""
-    names = [n for n, _ in module.named_parameters()]
-    n_in = len(inputs)
-
-    def fn(*args):
-        return nn.functional_call(module, dict(zip(names, args[n_in:])), *args[:n_in])
-
-    return tl.gradcheck(fn, *inputs, *module.parameters())
 
 
 def np_layer_norm(x, k, w=None, b=None, eps=1e-5):

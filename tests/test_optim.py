@@ -159,6 +159,12 @@ def test_step_updates_in_place_reads_gradients_only_and_skips_missing_ones(case,
     other arrays, so a step must never write into them (here: several steps, with state)."""
     cls, hyper = CASES[case][0], fixed_hyper(case, lr=0.1, weight_decay=0.1)
     hyper |= {"amsgrad": True} if issubclass(cls, optim.Adam) else {}
+    check_in_place_steps(cls, hyper, device)
+
+
+def check_in_place_steps(cls, hyper, device):
+    """Three steps of ``cls(**hyper)`` change p.data itself, never its gradient, and leave a
+    parameter without a gradient (and without state) alone."""
     p = tl.Tensor([[1.0, -2.0], [0.5, 3.0]], requires_grad=True, device=device)
     idle = tl.Tensor([4.0, 5.0], requires_grad=True, device=device)
     opt = cls([p, idle], **hyper)
