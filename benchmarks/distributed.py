@@ -43,6 +43,7 @@ def worker(args) -> None:
     from tinygrad_lite import nn, optim
     from tinygrad_lite.data import ShardedLoader, Standardize, load_dataset
     from tinygrad_lite.distributed import DataParallel
+    from tinygrad_lite.files import write_json
     from tinygrad_lite.train import evaluate, fit
 
     dp = DataParallel()
@@ -75,7 +76,7 @@ def worker(args) -> None:
     per_rank = dp.comm.allgather_object(rows)
     if dp.is_root:
         _, test_acc = evaluate(model, loss_fn, (xt, split.y_test))
-        Path(args.out).write_text(json.dumps({"ranks": dp.size, "epochs": per_rank, "test_acc": test_acc}))
+        write_json(args.out, {"ranks": dp.size, "epochs": per_rank, "test_acc": test_acc})
 
 
 def run(ranks: int, batch: int, args, out: Path) -> dict:
