@@ -43,6 +43,7 @@ class _BatchNorm(Module):
 
     _ranks: ClassVar[dict] = {}  # input rank -> its layout, for the error message
     _non_weights = frozenset({"weight", "bias"})  # gamma/beta are not regularized
+    _optional_buffers = frozenset({"num_batches_tracked"})  # older state dicts have no count
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = True,
                  device: str | None = None, dtype=None) -> None:

@@ -266,6 +266,13 @@ class Module:
                     if t is not None:
                         yield (f"{prefix}.{k}" if prefix else k), t
 
+    # buffers a state dict saved before they existed may lack; loading keeps their current value
+    _optional_buffers: frozenset = frozenset()
+
+    def _optional_state_keys(self) -> set:
+        return {f"{prefix}.{k}" if prefix else k for prefix, m in self.named_modules()
+                for k in m._optional_buffers}
+
     def state_dict(self) -> OrderedDict:
         """Every parameter and buffer by dotted name, as detached copies.
 
@@ -283,7 +290,7 @@ class Module:
         their identity (their ``.data`` is replaced), so optimizers stay valid.
         """
         own = OrderedDict(self._state_tensors())
-        missing = [k for k in own if k not in state]
+        missing = [k for k in own if k not in state and k not in self._optional_state_keys()]
         unexpected = [k for k in state if k not in own]
         if strict and (missing or unexpected):
             raise ValueError(f"load_state_dict into {type(self).__name__}: missing keys {missing}, "

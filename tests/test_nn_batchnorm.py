@@ -189,3 +189,19 @@ def test_num_batches_tracked_is_an_int_buffer_counted_by_training_batches(device
     bn.astype(np.float16)
     assert bn.num_batches_tracked.dtype == np.int64 and bn.running_mean.dtype == np.float16
     assert "momentum=None" in repr(nn.BatchNorm1d(3, momentum=None))
+
+
+def test_a_state_dict_saved_before_num_batches_tracked_existed_still_loads(device):
+    """Older state dicts have no count (as PyTorch's before 0.4.1): strict loading takes the rest
+    and keeps the count; any other missing key is still refused."""
+    model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4)).to(device)
+    model.train()
+    model(tl.Tensor(np.arange(12.0).reshape(4, 3), device=device))
+    old = {k: v for k, v in model.state_dict().items() if not k.endswith("num_batches_tracked")}
+    fresh = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4)).to(device)
+    result = fresh.load_state_dict(old)
+    assert result.missing_keys == [] and fresh[1].num_batches_tracked.item() == 0
+    np.testing.assert_array_equal(fresh[1].running_mean.numpy(), model[1].running_mean.numpy())
+    del old["1.running_var"]
+    with pytest.raises(ValueError, match=r"missing keys \['1.running_var'\]"):
+        fresh.load_state_dict(old)
