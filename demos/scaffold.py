@@ -25,7 +25,7 @@ import tinygrad_lite as tl
 from tinygrad_lite import nn
 from tinygrad_lite.data import Split, Standardize, load_dataset
 from tinygrad_lite.files import atomic_write, write_json
-from tinygrad_lite.train import History, NonFiniteLossError, fit
+from tinygrad_lite.train import History, NonFiniteLossError, diagnose, evaluate, fit
 from tinygrad_lite.train.plots import new_figure, save_png
 
 ACTIVATIONS = {
@@ -150,6 +150,30 @@ def save_results(out: Path, results: dict, name: str = "results.json") -> Path:
     """Write the demo's numbers as strict JSON, atomically (the library's one writer: NumPy
     values and paths converted, non-finite floats as "nan"/"inf"/"-inf")."""
     return write_json(out / name, results)
+
+
+def test_and_diagnose(model, loss_fn, split: Split, history: History, device: str) -> dict:
+    """Step [4/4] of the training demos: test loss and accuracy, and the diagnosis of the
+    training history, printed; returns them and the last epoch's numbers as results fields."""
+    test_loss, test_acc = evaluate(model, loss_fn, (split.x_test, split.y_test), device=device)
+    print(f"[4/4] test accuracy {test_acc:.2%} (loss {test_loss:.4f})")
+    findings = diagnose(history)
+    for f in findings:
+        print(f"      diagnosis [{f.code}]: {f.message}")
+    n = history.epochs
+    return {"test_acc": test_acc, "test_loss": test_loss, "epochs": n,
+            "train_acc": history.train_acc[-1] if n else None, "val_acc": history.val_acc[-1] if n else None,
+            "epoch_time_s": history.time[-1] / n if n else None, "findings": [f.code for f in findings]}
+
+
+def write_results(out: Path, results: dict, files: dict, root: bool = True) -> dict:
+    """On rank 0 (``root``), save results.json beside ``files`` (name -> path, recorded in the
+    results) and say what was written; every rank returns ``results``."""
+    results["files"] = {k: str(v) for k, v in files.items()}
+    if root:
+        files["results"] = save_results(out, results)
+        print(f"wrote {', '.join(str(p) for p in files.values())} ({results['time_s']:.1f}s)")
+    return results
 
 
 def finish(out: Path, results: dict) -> dict:

@@ -129,30 +129,17 @@ def main(argv=None) -> dict:
         distributed=dist)
     if error is not None:
         print(f"      stopped: {error}")
-    test_loss, test_acc = train.evaluate(model, loss_fn, (split.x_test, split.y_test), device=args.device)
-    print(f"[4/4] test accuracy {test_acc:.2%} (loss {test_loss:.4f})")
-    findings = train.diagnose(history)
-    for f in findings:
-        print(f"      diagnosis [{f.code}]: {f.message}")
+    summary = scaffold.test_and_diagnose(model, loss_fn, split, history, args.device)
     if root:
         files.update(filters_after=train.plot_first_layer_weights(model, out / "filters_after.png"),
                      history=history.save(out / "history.json"),
                      curves=train.plot_history(history, out / "history.png"))
-    results = {"dataset": split.name, "channels": channels, "hidden": hidden, "batchnorm": batchnorm, "initial_loss": init.measured,
-               "expected_initial_loss": init.expected, "overfit_reached": over.reached,
-               "overfit_iterations": over.iterations, "test_acc": test_acc, "test_loss": test_loss,
-               "epochs": history.epochs, "train_acc": history.train_acc[-1] if history.epochs else None,
-               "val_acc": history.val_acc[-1] if history.epochs else None,
-               "epoch_time_s": history.time[-1] / history.epochs if history.epochs else None,
-               "findings": [f.code for f in findings], "error": None if error is None else str(error),
-               "time_s": elapsed(), "files": {k: str(v) for k, v in files.items()},
+    results = {"dataset": split.name, "channels": channels, "hidden": hidden, "batchnorm": batchnorm,
+               "initial_loss": init.measured, "expected_initial_loss": init.expected,
+               "overfit_reached": over.reached, "overfit_iterations": over.iterations, **summary,
+               "error": None if error is None else str(error), "time_s": elapsed(),
                "ranks": 1 if dist is None else dist.size}
-    if not root:
-        return results
-    files["results"] = scaffold.save_results(out, results)
-    print(f"wrote {', '.join(str(p) for p in files.values())} ({results['time_s']:.1f}s)")
-    return results
-
+    return scaffold.write_results(out, results, files, root)
 
 if __name__ == "__main__":
     main()

@@ -33,8 +33,6 @@ import scaffold
 from tinygrad_lite import nn, optim
 from tinygrad_lite.train import (
     check_initial_loss,
-    diagnose,
-    evaluate,
     overfit_small_subset,
     plot_first_layer_weights,
     plot_history,
@@ -156,30 +154,15 @@ def main(argv=None) -> dict:
     cpu = time.process_time()
     model, history, error = train(args, split, loss_fn, out, dist)
     cpu = time.process_time() - cpu
-    test_loss, test_acc = evaluate(model, loss_fn, (split.x_test, split.y_test), device=args.device)
-    print(f"[4/4] test accuracy {test_acc:.2%} (loss {test_loss:.4f})")
-    findings = diagnose(history)
-    for f in findings:
-        print(f"      diagnosis [{f.code}]: {f.message}")
+    results.update(scaffold.test_and_diagnose(model, loss_fn, split, history, args.device))
     files = {"history": history.save(out / "history.json"),
              "curves": plot_history(history, out / "history.png"),
              "weights": plot_first_layer_weights(model, out / "first_layer_weights.png",
                                                  image_shape=split.image_shape[:2]),
              "checkpoint": out / "checkpoint.npz", "best": out / "best.npz"} if root else {}
-    results.update(test_acc=test_acc, test_loss=test_loss, epochs=history.epochs,
-                   train_acc=history.train_acc[-1] if history.epochs else None,
-                   val_acc=history.val_acc[-1] if history.epochs else None,
-                   findings=[f.code for f in findings], error=error,
-                   stop_reason=history.meta.get("stop_reason"), time_s=elapsed(),
-                   ranks=1 if dist is None else dist.size, train_cpu_s=cpu,
-                   epoch_time_s=history.time[-1] / history.epochs if history.epochs else None,
-                   files={k: str(v) for k, v in files.items()})
-    if not root:
-        return results
-    files["results"] = scaffold.save_results(out, results)
-    print(f"wrote {', '.join(str(p) for p in files.values())} ({results['time_s']:.1f}s)")
-    return results
-
+    results.update(error=error, stop_reason=history.meta.get("stop_reason"), time_s=elapsed(),
+                   ranks=1 if dist is None else dist.size, train_cpu_s=cpu)
+    return scaffold.write_results(out, results, files, root)
 
 if __name__ == "__main__":
     main()

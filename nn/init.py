@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 
 from tinygrad_lite import backend
+from tinygrad_lite.autograd import no_grad
 from tinygrad_lite.checks import check_choice
 from tinygrad_lite.tensor import Tensor
 
@@ -41,9 +42,10 @@ def fans(t: Tensor) -> tuple[int, int]:
 
 
 def _fill(t: Tensor, values) -> Tensor:
-    # in place, so a Parameter keeps its identity; no graph is involved
-    t.data[...] = values
-    return t
+    # in place, so a Parameter keeps its identity; copy_ also tells a graph that saved the old
+    # values (its backward would refuse them) and casts to t's dtype
+    with no_grad():
+        return t.copy_(values)
 
 
 def uniform_(t: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:

@@ -129,14 +129,19 @@ def problems(draw):
 @given(data=st.data())
 def test_matches_numpy_transcription(case, device, data):
     cls, hyper_strategy, ref = CASES[case]
-    hyper = data.draw(hyper_strategy)
-    x0, steps, coef, noise = data.draw(problems())
+    check_transcription(case, cls, data.draw(hyper_strategy), ref, data.draw(problems()), device)
+
+
+def check_transcription(case, cls, hyper, ref, problem, device):
+    """``cls(**hyper)`` follows the NumPy transcription ``ref`` step by step on ``problem``
+    (float64), and keeps its state arrays on ``device`` in float64."""
+    x0, steps, coef, noise = problem
     p, opt, path = run_optimizer(cls, hyper, x0, steps, coef, noise, device)
     expected = run_reference(ref, hyper, x0, steps, coef, noise)
     for k, (got, want) in enumerate(zip(path, expected)):
         np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12, err_msg=f"{case} step {k + 1}")
     for value in opt.state[p].values():
-        if not isinstance(value, int):
+        if not isinstance(value, (int, float)):
             assert backend.device_of(value) == device and value.dtype == np.float64
 
 
@@ -186,10 +191,16 @@ def test_steps_allocate_nothing_the_size_of_a_parameter(case):
     """Such temporaries would be freed and faulted in again on every step (optim/optimizer.py)."""
     cls, hyper = CASES[case][0], fixed_hyper(case, lr=0.01, weight_decay=0.1)
     hyper |= {"amsgrad": True} if issubclass(cls, optim.Adam) else {}
+    assert_step_allocates_little(cls, hyper)
+
+
+def assert_step_allocates_little(cls, hyper):
+    """After the first step of ``cls(**hyper)`` (which makes the state and the scratch arrays),
+    a step allocates less than a quarter of the parameter's size."""
     p = tl.Tensor(np.ones((256, 256), np.float32), requires_grad=True)
     p.grad = tl.Tensor(np.full((256, 256), 0.5, np.float32))
     opt = cls([p], **hyper)
-    opt.step()  # the first step makes the state
+    opt.step()
     tracemalloc.start()
     try:
         opt.step()

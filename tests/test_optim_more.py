@@ -3,16 +3,22 @@ lr_decay, RMSprop momentum and centered, Adadelta, Adamax, NAdam) against plain-
 transcriptions of torch.optim's documented algorithms, and their argument checks."""
 import math
 import re
-import tracemalloc
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_optim import check_in_place_steps, problems, run_optimizer, run_reference
+from test_optim import (
+    assert_step_allocates_little,
+    check_in_place_steps,
+    check_transcription,
+    problems,
+    run_optimizer,
+    run_reference,
+)
 
 import tinygrad_lite as tl
-from tinygrad_lite import backend, optim
+from tinygrad_lite import optim
 from tinygrad_lite.checks import check_bool
 
 SETTINGS = settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -145,14 +151,7 @@ def arrays_of(state: dict) -> list:
 @given(data=st.data())
 def test_matches_numpy_transcription(case, device, data):
     cls, hyper_strategy, ref = CASES[case]
-    hyper = data.draw(hyper_strategy)
-    x0, steps, coef, noise = data.draw(problems())
-    p, opt, path = run_optimizer(cls, hyper, x0, steps, coef, noise, device)
-    expected = run_reference(ref, hyper, x0, steps, coef, noise)
-    for k, (got, want) in enumerate(zip(path, expected)):
-        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12, err_msg=f"{case} step {k + 1}")
-    for value in arrays_of(opt.state[p]):
-        assert backend.device_of(value) == device and value.dtype == np.float64
+    check_transcription(case, cls, data.draw(hyper_strategy), ref, data.draw(problems()), device)
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
@@ -201,18 +200,7 @@ def test_step_updates_in_place_reads_gradients_only_and_skips_missing_ones(case,
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_steps_allocate_nothing_the_size_of_a_parameter(case):
     """The new helpers (Adadelta's ratio, Adamax's |dx| + eps) write into scratch arrays too."""
-    cls = CASES[case][0]
-    p = tl.Tensor(np.ones((256, 256), np.float32), requires_grad=True)
-    p.grad = tl.Tensor(np.full((256, 256), 0.5, np.float32))
-    opt = cls([p], **FIXED[case])
-    opt.step()  # the first step makes the state and the scratch arrays
-    tracemalloc.start()
-    try:
-        opt.step()
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-    assert peak < p.data.nbytes // 4
+    assert_step_allocates_little(CASES[case][0], FIXED[case])
 
 
 @pytest.mark.parametrize("case", sorted(CASES))

@@ -37,7 +37,7 @@ from pathlib import Path
 
 import numpy as np  # host-side curve analysis
 
-from .. import backend
+from .. import autograd, backend
 from ..checks import check_int, check_real
 from ..optim.optimizer import Optimizer
 from .fit import as_loader, model_device
@@ -182,6 +182,7 @@ def _snapshot(model, optimizer, loader) -> Callable[[], None]:
             array[...] = saved  # in place: the same array objects, the same values
             if t.data is not array:  # a buffer replaced during the sweep (batch norm's statistics)
                 t.set_(array)
+        autograd.mark_written(*(array for _, array, _ in arrays))  # as an optimizer step does
         for p, grad in grads:
             p.grad = grad
         for m, training in modes:  # as nn.eval_mode does: each module's own mode, mixed ones too
