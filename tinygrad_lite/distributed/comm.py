@@ -29,6 +29,7 @@ from .. import backend
 from ..checks import check_choice, check_real
 
 DEFAULT_TIMEOUT = 300.0  # seconds; a step, an evaluation or a checkpoint write must fit in it
+ABORT_GRACE_S = 0.5  # for mpiexec to forward the aborting rank's last output
 GPU_PATHS = ("auto", "nccl", "cuda-aware", "host")
 # A collective progresses only while its ranks poll it (MPI_Test): a pause between polls delays
 # every round of its algorithm, and sleeping 0.2 ms between polls made an 80,000-float
@@ -173,6 +174,9 @@ class Communicator:
         """End every rank of the job now (``MPI_Abort``), after flushing this one's output."""
         sys.stdout.flush()
         sys.stderr.flush()
+        # mpiexec forwards a rank's output asynchronously, and MPI_Abort kills the job at once:
+        # without a moment's wait the error that caused the abort can be lost (seen in CI)
+        time.sleep(ABORT_GRACE_S)
         try:
             self.comm.Abort(code)
         finally:  # MPI_Abort returns when the launcher is already gone (seen with MPICH): end anyway
