@@ -26,6 +26,7 @@ plain SGD back.
 """
 from __future__ import annotations
 
+import math
 import time
 
 import scaffold
@@ -87,7 +88,7 @@ def make_scheduler(args, optimizer, epochs: int):
     makers = {
         "none": lambda: None,
         "step": lambda: s.StepLR(optimizer, step_size=max(1, epochs // 4), gamma=0.5),
-        "exp": lambda: s.ExponentialDecayLR(optimizer, k=0.05),
+        "exp": lambda: s.ExponentialLR(optimizer, gamma=math.exp(-0.05)),  # the lecture's lr0 e^(-kt), k = 0.05
         "inv": lambda: s.InverseTimeLR(optimizer, k=0.1),
         "cosine": lambda: s.CosineAnnealingLR(optimizer, T_max=epochs),
         "plateau": lambda: s.ReduceLROnPlateau(optimizer, mode="max", factor=0.5, patience=3),

@@ -5,40 +5,77 @@
     model = nn.Sequential(nn.Linear(64, 32), nn.BatchNorm1d(32), nn.ReLU(), nn.Dropout(0.5),
                           nn.Linear(32, 10))
     loss = nn.CrossEntropyLoss()(model(x), y) + nn.regularization.regularization_loss(model, 1e-4)
+
+Laid out like ``torch.nn``, one topic per file:
+
+    module         Module, Parameter, eval_mode, functional_call, IncompatibleKeys
+    container      Sequential, ModuleList, ModuleDict, Flatten, Identity
+    linear         Linear
+    activation     every activation module (ReLU, Sigmoid, ..., GELU, SiLU, ...)
+    batchnorm      BatchNorm1d, BatchNorm2d
+    normalization  LayerNorm
+    dropout        Dropout, Dropout2d
+    conv           Conv2d
+    pooling        MaxPool2d, AvgPool2d, AdaptiveAvgPool2d
+    sparse         Embedding
+    loss           the loss modules (CrossEntropyLoss, MSELoss, ...)
+    functional     every functional form: activations, layers, losses (``F.relu``, ``F.cross_entropy``)
+    init           weight initialisation (``nn.init.kaiming_normal_``, ...)
+    utils          gradient clipping (``nn.utils.clip_grad_norm_``)
+    serialization  save, load (``.npz``, no pickle, atomic)
+    regularization the lecture's L1/L2/elastic-net penalties
+    summarize      summary, ModelSummary
+
+and, private to nn, the Functions behind them: ``_functions`` (the fused linear and loss
+Functions) and ``_conv`` (convolution and pooling: im2col/col2im and their Functions).
 """
 from . import (
-    activations,
+    activation,
+    batchnorm,
+    container,
     conv,
+    dropout,
     functional,
-    fused,
-    im2col,
     init,
-    loss_functions,
+    linear,
+    loss,
+    module,
     normalization,
+    pooling,
     regularization,
+    serialization,
     sparse,
     summarize,
     utils,
 )
-from .activations import CELU, GELU, SELU, Hardswish, Hardtanh, Mish, ReLU6, SiLU, Softplus, Softsign
-from .containers import Flatten, Identity, ModuleDict, ModuleList, Sequential
-from .conv import AdaptiveAvgPool2d, AvgPool2d, BatchNorm2d, Conv2d, Dropout2d, MaxPool2d
-from .layers import (
+from .activation import (
+    CELU,
     ELU,
+    GELU,
+    SELU,
     Arctan,
-    BatchNorm1d,
     BinaryStep,
-    Dropout,
+    Hardswish,
+    Hardtanh,
     LeakyReLU,
-    Linear,
     LogSoftmax,
+    Mish,
     PReLU,
     ReLU,
+    ReLU6,
     Sigmoid,
+    SiLU,
     Softmax,
+    Softplus,
+    Softsign,
     Tanh,
 )
-from .losses import (
+from .batchnorm import BatchNorm1d, BatchNorm2d
+from .container import Flatten, Identity, ModuleDict, ModuleList, Sequential
+from .conv import Conv2d
+from .dropout import Dropout, Dropout2d
+from .linear import Linear
+from .loss import (
     BCELoss,
     BCEWithLogitsLoss,
     CrossEntropyLoss,
@@ -51,6 +88,7 @@ from .losses import (
 )
 from .module import IncompatibleKeys, Module, Parameter, eval_mode, functional_call
 from .normalization import LayerNorm
+from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 from .regularization import elastic_net_penalty, l1_penalty, l2_penalty, regularization_loss
 from .serialization import load, save
 from .sparse import Embedding
@@ -106,23 +144,28 @@ __all__ = [
     "Softplus",
     "Softsign",
     "Tanh",
-    "activations",
+    "activation",
+    "batchnorm",
+    "container",
     "conv",
+    "dropout",
     "elastic_net_penalty",
     "eval_mode",
     "functional",
     "functional_call",
-    "fused",
-    "im2col",
     "init",
     "l1_penalty",
     "l2_penalty",
+    "linear",
     "load",
-    "loss_functions",
+    "loss",
+    "module",
     "normalization",
+    "pooling",
     "regularization",
     "regularization_loss",
     "save",
+    "serialization",
     "sparse",
     "summarize",
     "summary",

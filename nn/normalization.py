@@ -1,57 +1,18 @@
-"""Layer normalization (per sample, over the trailing axes), PyTorch's ``LayerNorm``.
+"""Layer normalization (per sample, over the trailing axes), PyTorch's ``LayerNorm``
+(``nn.functional.layer_norm``).
 
 Unlike batch normalization it has no running statistics and no train/eval difference: each
 sample is normalized by its own mean and variance, so it works for a batch of one.
 """
 from __future__ import annotations
 
-import numbers
-
 from tinygrad_lite import factory
-from tinygrad_lite.checks import check_int, check_real
+from tinygrad_lite.checks import check_real
 from tinygrad_lite.tensor import Tensor
 
+from . import functional as F
+from .functional import _normalized_shape
 from .module import Module, Parameter
-
-
-def _normalized_shape(owner: str, normalized_shape) -> tuple:
-    """An int or a sequence of ints >= 1 as a tuple (LayerNorm(4) means the last axis of size 4)."""
-    if isinstance(normalized_shape, numbers.Integral) and not isinstance(normalized_shape, bool):
-        normalized_shape = (normalized_shape,)
-    if not isinstance(normalized_shape, (tuple, list)) or not normalized_shape:
-        raise TypeError(f"{owner}: normalized_shape must be an int or a non-empty tuple of ints, "
-                        f"got {normalized_shape!r}")
-    return tuple(check_int(owner, "normalized_shape", n) for n in normalized_shape)
-
-
-def layer_norm(x: Tensor, normalized_shape, weight: Tensor | None = None, bias: Tensor | None = None,
-               eps: float = 1e-5) -> Tensor:
-    """Normalize each sample over its last ``len(normalized_shape)`` axes, whose sizes must be
-    ``normalized_shape``:
-
-        y = (x - mean) / sqrt(var + eps) * weight + bias
-
-    with mean and biased variance over those axes, ``weight`` and ``bias`` of shape
-    ``normalized_shape`` (optional). PyTorch's ``F.layer_norm``.
-    """
-    shape = _normalized_shape("layer_norm", normalized_shape)
-    eps = check_real("layer_norm", "eps", eps, 0.0, low_open=True)
-    if not isinstance(x, Tensor):
-        raise TypeError(f"layer_norm: the input must be a Tensor, got {type(x).__name__}")
-    k = len(shape)
-    if x.ndim < k or tuple(x.shape[x.ndim - k:]) != shape:
-        dims = ", ".join(map(str, shape))
-        raise ValueError(f"layer_norm: expected input of shape (..., {dims}) for normalized_shape "
-                         f"{shape}, got {x.shape}")
-    for name, t in (("weight", weight), ("bias", bias)):
-        if t is not None and tuple(t.shape) != shape:
-            raise ValueError(f"layer_norm: expected {name} of shape {shape}, got {t.shape}")
-    axes = tuple(range(x.ndim - k, x.ndim))
-    d = x - x.mean(axes, keepdims=True)
-    out = d / ((d * d).mean(axes, keepdims=True) + eps).sqrt()
-    if weight is not None:
-        out = out * weight
-    return out if bias is None else out + bias
 
 
 class LayerNorm(Module):
@@ -86,10 +47,8 @@ class LayerNorm(Module):
         if isinstance(x, Tensor) and (x.ndim < k or tuple(x.shape[x.ndim - k:]) != self.normalized_shape):
             dims = ", ".join(map(str, self.normalized_shape))
             raise ValueError(f"LayerNorm: expected input of shape (..., {dims}), got {x.shape}")
-        return layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+        return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
         return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
 
-
-__all__ = ["LayerNorm", "layer_norm"]

@@ -11,9 +11,10 @@
 """
 from . import lr_scheduler
 from .adadelta import Adadelta
-from .adam_variants import Adamax, NAdam
-from .adaptive import Adagrad, Adam, AdamW, RMSprop
+from .adagrad import Adagrad
+from .adam import Adam, Adamax, AdamW, NAdam
 from .optimizer import Optimizer
+from .rmsprop import RMSprop
 from .sgd import SGD
 
 __all__ = ["SGD", "Adadelta", "Adagrad", "Adam", "AdamW", "Adamax", "NAdam", "Optimizer", "RMSprop",

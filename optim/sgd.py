@@ -5,8 +5,7 @@ from collections.abc import Iterable
 
 from tinygrad_lite.checks import check_bool, check_real
 
-from ._compat import with_options
-from .optimizer import Optimizer
+from .optimizer import Optimizer, with_options
 
 
 class SGD(Optimizer):

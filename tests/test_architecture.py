@@ -1,8 +1,7 @@
-"""The shape of the code base: imports point one way, and files stay small.
+"""The shape of the code base: one topic per file, imports that point one way, no circles.
 
     base      files, checks                      (import nothing of the library)
-    core      backend, autograd, ops (+ ops_math, ops_shape), inplace, interop, math_methods,
-              shape_methods, torch_names (Tensor's mixins), tensor, factory, gradcheck
+    core      backend, autograd, ops, tensor, factory, gradcheck
     nn, optim tinygrad_lite.nn, tinygrad_lite.optim, and graph (draws the core's graphs; reads
               modules without importing nn)
     toolkit   data <- train <- hparam; data <- distributed <- hparam (distributed sits
@@ -11,118 +10,134 @@
     users     demos/, benchmarks/
 
 Each layer imports only layers above it (and itself); the core never imports nn, optim
-or the toolkit, nn and optim never import the toolkit. The imports are read from the
-source (ast), including those inside functions, so a lazy import cannot get around it.
+or the toolkit, nn and optim never import the toolkit. No two modules import each other,
+directly or around a longer circle, and no library module is imported inside a function (a
+lazy import is how a circle hides). The imports are read from the source with ast by
+docs/import_graph.py, the same reader that prints the graph's summary.
+
+Files are cut by topic, not by size: there is no line budget. A file is named for its topic;
+names that say "this is a piece of something else" (``_more``, ``_part2``, ``_methods``) are
+refused.
 """
 from __future__ import annotations
 
-import ast
-from pathlib import Path
+import importlib
+import re
 
 import pytest
+from helpers import import_graph as ig
 
-ROOT = Path(__file__).resolve().parent.parent
-CORE = ("backend", "autograd", "ops", "ops_math", "ops_shape", "inplace", "interop", "math_methods",
-        "shape_methods", "torch_names", "tensor", "factory", "gradcheck")
-# layer -> (group, rank): a module may import its own group and groups of a lower rank
-LAYERS = {"files": ("base", 0), "checks": ("base", 0), **dict.fromkeys(CORE, ("core", 1)),
-          "nn": ("nn", 2), "optim": ("optim", 2), "graph": ("graph", 2), "data": ("data", 3), "train": ("train", 4),
-          "distributed": ("distributed", 4), "hparam": ("hparam", 5)}
-RANK = {name: rank for name, (_, rank) in LAYERS.items()}
-# the differentiable core; Tensor's in-place and Python/NumPy protocols are mixins of their own
-# (inplace.py, interop.py). 900 until the in-place write check and backward's errors came in.
-ENGINE = ("autograd.py", "ops.py", "tensor.py")
-ENGINE_BUDGET = 1050
-FILE_BUDGET = 400
-
-
-def library_files() -> dict[str, Path]:
-    """Installed module name -> source file, for every module of the package."""
-    out = {}
-    for folder, package in ((ROOT / "tinygrad_lite", "tinygrad_lite"), (ROOT / "nn", "tinygrad_lite.nn"),
-                            (ROOT / "optim", "tinygrad_lite.optim")):
-        for path in folder.rglob("*.py"):
-            parts = path.relative_to(folder).with_suffix("").parts
-            parts = parts[:-1] if parts[-1] == "__init__" else parts
-            out[".".join((package, *parts))] = path
-    return out
-
-
-def layer(module: str) -> str | None:
-    """The layer a library module belongs to (None for the package's own __init__)."""
-    parts = module.split(".")
-    return parts[1] if len(parts) > 1 else None
-
-
-def imported_modules(module: str, source: str, is_package: bool = False) -> set[str]:
-    """Absolute names of the library modules (and top-level ``nn``/``optim``) that ``source``,
-    the text of ``module``, imports anywhere: at the top, inside functions, relatively."""
-    base = module.split(".") if is_package else module.split(".")[:-1]
-    known = library_files()
-    out = set()
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Import):
-            out.update(a.name for a in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            prefix = base[: len(base) - node.level + 1] if node.level else []
-            name = ".".join([*prefix, node.module] if node.module else prefix)
-            for alias in node.names:  # `from pkg import submodule` imports the submodule
-                out.add(f"{name}.{alias.name}" if f"{name}.{alias.name}" in known else name)
-    return {m for m in out if m in known or m.split(".")[0] in ("nn", "optim")}
-
-
-def imports_of(module: str) -> set[str]:
-    path = FILES[module]
-    return imported_modules(module, path.read_text(encoding="utf-8"), path.name == "__init__.py")
-
-
-FILES = library_files()
+FILES = ig.library_files()
+GRAPH = ig.import_graph()
 
 
 def test_every_library_module_has_a_layer():
     for module in FILES:
-        assert module == "tinygrad_lite" or layer(module) in RANK, f"{module} has no layer in RANK"
+        assert module == "tinygrad_lite" or ig.layer(module) in ig.LAYERS, f"{module} has no layer in LAYERS"
 
 
 @pytest.mark.parametrize("module", sorted(m for m in FILES if m != "tinygrad_lite"))
 def test_imports_point_one_way(module):
-    rank = RANK[layer(module)]
-    for target in imports_of(module):
+    path = FILES[module]
+    for target in ig.imported_modules(module, path.read_text(encoding="utf-8"), set(FILES), path.name == "__init__.py"):
         assert target.split(".")[0] == "tinygrad_lite", f"{module} imports the top-level {target!r}"
-        target_layer = layer(target)
-        if target_layer is None:  # the package itself: its __init__ imports nn and optim
-            assert rank >= RANK["nn"], f"{module} imports the package root, which imports nn and optim"
-            continue
-        same_group = LAYERS[target_layer][0] == LAYERS[layer(module)][0]
-        assert same_group or RANK[target_layer] < rank, (
-            f"{module} ({layer(module)}) imports {target} ({target_layer}), a layer not above it")
+    up = [(a, b) for a, b in ig.arrows_up(GRAPH) if a == module]
+    assert not up, f"{module} imports a layer not above it: {up}"
 
 
 def test_the_package_root_imports_no_toolkit():
-    for target in imports_of("tinygrad_lite"):
-        assert RANK[layer(target)] <= RANK["nn"], f"tinygrad_lite/__init__.py imports {target}"
+    for target in GRAPH["tinygrad_lite"]:
+        assert ig.LAYERS[ig.layer(target)][1] <= ig.LAYERS["nn"][1], f"tinygrad_lite/__init__.py imports {target}"
 
 
-def _lines(path: Path) -> int:
-    return len(path.read_text(encoding="utf-8").splitlines())
+def test_no_import_cycles():
+    assert ig.cycles(GRAPH) == []
 
 
-def test_the_engine_core_fits_its_budget():
-    sizes = {name: _lines(ROOT / "tinygrad_lite" / name) for name in ENGINE}
-    assert sum(sizes.values()) <= ENGINE_BUDGET, f"engine core is {sum(sizes.values())} lines: {sizes}"
+def test_no_library_module_is_imported_inside_a_function():
+    assert ig.lazy_importers() == [], "move the import to the top; if that makes a circle, move the shared piece"
 
 
-@pytest.mark.parametrize("module", sorted(FILES))
-def test_no_library_file_is_over_budget(module):
-    assert _lines(FILES[module]) <= FILE_BUDGET, f"{FILES[module]} has {_lines(FILES[module])} lines"
+def test_file_names_say_their_topic():
+    pieces = re.compile(r"_(more|extra|part\d*|methods|continued)$")
+    tests = sorted((ig.ROOT / "tests").glob("test_*.py"))
+    names = [p.stem for p in FILES.values()] + [p.stem for p in tests]
+    assert [n for n in names if pieces.search(n)] == []
+
+
+def test_no_test_module_imports_another():
+    """Shared test code lives in tests/helpers.py; a test module importing another would run
+    (and count) the other's tests twice and hide where a helper lives."""
+    tests = {p.stem for p in (ig.ROOT / "tests").glob("test_*.py")}
+    for path in (ig.ROOT / "tests").glob("*.py"):
+        found = ig.imported_modules(path.stem, path.read_text(encoding="utf-8"), tests)
+        assert not found & tests, f"{path.name} imports {sorted(found & tests)}"
 
 
 def test_the_import_reader_sees_what_it_must():
     """The rules above are only as good as the reader: it must resolve relative imports,
     `from pkg import submodule`, imports inside functions, and root-level names."""
-    found = imports_of("tinygrad_lite.train.fit")
-    assert {"tinygrad_lite.autograd", "tinygrad_lite.data.loader", "tinygrad_lite.optim.lr_scheduler",
-            "tinygrad_lite.train.checkpoint"} <= found
+    known = set(FILES)
     source = "def f():\n    from ..nn import module\n    import optim\n    from .. import Tensor\n"
-    found = imported_modules("tinygrad_lite.data.probe", source)
+    found = ig.imported_modules("tinygrad_lite.data.probe", source, known)
     assert found == {"tinygrad_lite.nn.module", "optim", "tinygrad_lite"}
+    found = ig.imported_modules("tinygrad_lite.nn", "from . import functional as F\n", known, is_package=True)
+    assert found == {"tinygrad_lite.nn.functional"}
+    assert len(ig.function_level_imports("import os\ndef f():\n    import json\n    from . import x\n")) == 2
+
+
+def test_the_cycle_finder_finds_circles_of_any_length():
+    assert ig.cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert ig.cycles({"a": {"b"}, "b": set()}) == []
+    assert sorted(ig.cycles({"a": {"b"}, "b": {"a"}, "c": {"d"}, "d": {"c"}})) == [["a", "b"], ["c", "d"]]
+
+
+# The names users import, as documented (README, docs/, demos, notebooks): a move between
+# files must never break `from tinygrad_lite.X import name`.
+PUBLIC = {
+    "tinygrad_lite": """Function GradcheckError Tensor arange as_tensor cat concatenate draw_graph eye full
+        full_like get_default_device gradcheck graph is_available is_grad_enabled manual_seed maximum minimum
+        nn no_grad ones ones_like optim rand rand_like randn randn_like set_default_device stack to_numpy
+        where zeros zeros_like""",
+    "tinygrad_lite.nn": """AdaptiveAvgPool2d Arctan AvgPool2d BCELoss BCEWithLogitsLoss BatchNorm1d BatchNorm2d
+        BinaryStep CELU Conv2d CrossEntropyLoss Dropout Dropout2d ELU Embedding Flatten GELU Hardswish Hardtanh
+        HingeLoss HuberLoss Identity IncompatibleKeys L1Loss LayerNorm LeakyReLU Linear LogSoftmax MSELoss
+        MaxPool2d Mish ModelSummary Module ModuleDict ModuleList NLLLoss PReLU Parameter ReLU ReLU6 SELU
+        Sequential SiLU Sigmoid SmoothL1Loss Softmax Softplus Softsign Tanh elastic_net_penalty eval_mode
+        functional functional_call init l1_penalty l2_penalty load regularization_loss save summary utils""",
+    "tinygrad_lite.nn.functional": """adaptive_avg_pool2d arctan avg_pool2d batch_norm binary_cross_entropy
+        binary_cross_entropy_with_logits binary_step celu conv2d cross_entropy dropout dropout2d elu embedding
+        gelu hardswish hardtanh hinge_loss huber_loss l1_loss layer_norm leaky_relu linear log_softmax
+        max_pool2d mish mse_loss nll_loss prelu relu relu6 selu sigmoid silu smooth_l1_loss softmax softplus
+        softsign tanh""",
+    "tinygrad_lite.nn.init": """calculate_gain constant_ fans kaiming_normal_ kaiming_uniform_ normal_ ones_
+        pytorch_default_ small_normal_ uniform_ xavier_normal_ xavier_uniform_ zeros_""",
+    "tinygrad_lite.nn.utils": "clip_grad_norm_ clip_grad_value_",
+    "tinygrad_lite.optim": "Adadelta Adagrad Adam AdamW Adamax NAdam Optimizer RMSprop SGD lr_scheduler",
+    "tinygrad_lite.optim.lr_scheduler": """CosineAnnealingLR ExponentialLR InverseTimeLR LRScheduler LambdaLR
+        LinearLR MultiStepLR OneCycleLR ReduceLROnPlateau SequentialLR StepLR""",
+    "tinygrad_lite.train": """ActivationMonitor ActivationStats Callback ConfusionMatrixMonitor Finding
+        GradientNormMonitor History InitialLossCheck InitialLossWarning LRFindResult NonFiniteLossError
+        OverfitCheck activation_statistics check_initial_loss confusion_matrix count_correct diagnose evaluate
+        expected_initial_loss fit gradient_norms load_checkpoint lr_find moving_average overfit_small_subset
+        per_class_accuracy plot_activation_statistics plot_confusion_matrix plot_first_layer_weights
+        plot_gradient_norms plot_history read_png_data save_checkpoint weight_grid""",
+    "tinygrad_lite.data": """Compose DATASETS DataLoader DatasetNotFoundError PCAWhiten PerChannelMean
+        ShardedLoader Split Standardize Transform ZeroCenter cache_dir download_file find_dataset load_dataset
+        load_digits load_fashion_mnist load_mnist parse_idx read_idx read_idx_pair sample_batch search_dirs
+        sha256_of stratified_order""",
+    "tinygrad_lite.hparam": """Choice LogUniform SearchResult Space Trial Uniform border_warnings format_trial
+        grid_points grid_search narrow random_search run_trials trial_streams widen""",
+    "tinygrad_lite.distributed": """Communicator DEFAULT_TIMEOUT DataParallel DistributedError ShardedLoader
+        SyncBatchNorm1d SyncBatchNorm2d convert_sync_batchnorm dask_executor import_mpi init""",
+    "tinygrad_lite.files": "atomic_write decode_float encode_float read_json to_json write_json",
+}
+
+
+@pytest.mark.parametrize("module", sorted(PUBLIC))
+def test_the_public_names_still_import(module):
+    mod = importlib.import_module(module)
+    missing = [name for name in PUBLIC[module].split() if not hasattr(mod, name)]
+    assert missing == [], f"{module} lost {missing}"
+    if hasattr(mod, "__all__"):
+        assert sorted(set(PUBLIC[module].split()) - set(mod.__all__)) == [], f"{module}.__all__ leaves out names"

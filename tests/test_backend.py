@@ -125,3 +125,8 @@ def test_device_error_names_the_op_and_both_devices():
     err = backend.device_error("Add", "cpu", "strict")
     assert isinstance(err, ValueError)
     assert "Add" in str(err) and "'cpu'" in str(err) and "'strict'" in str(err) and ".to(device)" in str(err)
+
+
+def test_is_float_is_the_dtype_question_of_requires_grad():
+    assert all(backend.is_float(d) for d in (np.float16, np.float32, "float64", np.dtype(np.float32)))
+    assert not any(backend.is_float(d) for d in (np.int64, np.int32, bool, np.complex64, "uint8"))

@@ -21,6 +21,8 @@ from PIL import Image
 
 from tinygrad_lite.hparam import LogUniform, random_search
 
+pytestmark = pytest.mark.slow  # every demo trains: `pytest -m "not slow"` leaves them out
+
 DEMOS = Path(__file__).resolve().parent.parent / "demos"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

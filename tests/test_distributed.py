@@ -31,6 +31,8 @@ from tinygrad_lite import nn
 from tinygrad_lite.data import DataLoader
 from tinygrad_lite.train import fit
 
+pytestmark = pytest.mark.slow  # mpiexec jobs: `pytest -m "not slow"` leaves them out
+
 pytest.importorskip("mpi4py", reason="mpi4py is not installed: pip install 'tinygrad-lite[mpi]'")
 # the venv's mpiexec (the mpich wheel's) first, then the PATH's
 MPIEXEC = shutil.which("mpiexec", path=os.pathsep.join([str(Path(sys.executable).parent),

@@ -16,6 +16,8 @@ from tinygrad_lite.data import load_digits
 from tinygrad_lite.hparam import LogUniform, narrow, random_search
 from tinygrad_lite.train import evaluate, fit
 
+pytestmark = pytest.mark.slow  # a local Dask cluster: `pytest -m "not slow"` leaves it out
+
 pytest.importorskip("distributed", reason="Dask's distributed is not installed: "
                                           "pip install 'tinygrad-lite[dask]'")
 from tinygrad_lite.distributed import dask_executor

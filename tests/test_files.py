@@ -43,6 +43,36 @@ def test_a_successful_write_replaces_the_file_with_a_plain_files_permissions(tmp
     assert path.stat().st_mode & 0o777 == 0o666 & ~umask
 
 
+def test_the_data_and_then_the_rename_reach_the_disk(tmp_path, monkeypatch):
+    """Durability, which the fault tests above cannot see: the temporary's bytes are fsynced
+    before it is renamed over the target (else a power cut can leave an empty file under the
+    new name), and the folder after it (else the rename itself can be lost)."""
+    path = tmp_path / "state.bin"
+    path.write_bytes(b"old")
+    calls = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd):
+        st = os.fstat(fd)
+        calls.append(("fsync", (st.st_dev, st.st_ino)))
+        real_fsync(fd)
+
+    def replace(src, dst):
+        st = os.stat(src)
+        calls.append(("replace", (st.st_dev, st.st_ino), str(dst)))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
+    with atomic_write(path) as f:
+        f.write(b"new")
+    assert [c[0] for c in calls] == ["fsync", "replace", "fsync"], calls
+    assert calls[0][1] == calls[1][1] and calls[1][2] == str(path)  # the file fsynced is the one renamed
+    folder = os.stat(tmp_path)
+    assert calls[2][1] == (folder.st_dev, folder.st_ino)  # then its folder
+    assert path.read_bytes() == b"new"
+
+
 def test_an_unserializable_value_leaves_the_json_file_untouched(tmp_path):
     path = tmp_path / "h.json"
     write_json(path, {"a": 1})

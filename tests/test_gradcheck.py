@@ -3,7 +3,7 @@ import re
 
 import numpy as np
 import pytest
-from test_nn_layers import module_gradcheck
+from helpers import module_gradcheck
 
 import tinygrad_lite as tl
 from tinygrad_lite import nn
@@ -128,6 +128,32 @@ def test_nothing_to_check_raises_value_error(planted):
         tl.gradcheck(Chain.apply, *_inputs((False, False, False, False)))
     with pytest.raises(ValueError, match="check nothing"):
         tl.gradcheck(lambda: tl.ones(2))
+
+
+# ---------------------------------------------------------------- one wrong element
+class OneWrongElement(tl.Function):
+    """x * w for x, w of shape (4, 5); with ``wrong``, w's gradient is 1% too large at [2, 3]
+    only: far outside that element's tolerance, but inside the tolerance of the average error."""
+
+    def forward(self, x, w, wrong):
+        self.x, self.w, self.wrong = x, w, wrong
+        return x * w
+
+    def backward(self, grad):
+        gw = grad * self.x  # a new array: it may be changed before it is returned
+        if self.wrong:
+            gw[2, 3] *= 1.01
+        return grad * self.w, gw
+
+
+def test_a_gradient_wrong_at_one_element_of_a_larger_input_is_named_with_its_index():
+    rng = np.random.default_rng(5)
+    x, w = (tl.Tensor(rng.uniform(0.5, 1.5, (4, 5)), dtype=np.float64, requires_grad=True) for _ in range(2))
+    assert tl.gradcheck(lambda a, b: OneWrongElement.apply(a, b, wrong=False), x, w)
+    with pytest.raises(tl.GradcheckError) as exc_info:
+        tl.gradcheck(lambda a, b: OneWrongElement.apply(a, b, wrong=True), x, w)
+    assert exc_info.value.input == 1 and _failing_input(exc_info) == 1
+    assert "input 1 (shape (4, 5)) at index (2, 3):" in str(exc_info.value)
 
 
 # ---------------------------------------------------------------- a module's parameter

@@ -1,5 +1,10 @@
-"""ConvNet layers: Conv2d, pooling, BatchNorm2d and Dropout2d as modules, in train and eval
-modes, against plain-NumPy transcriptions and the documented rules; and bad input."""
+"""Conv2d and ``nn.functional.conv2d``: the module's layout, init and formula, the op-table row
+(forward in float64 against a direct-loop NumPy reference, float64 gradcheck, float32 shapes
+and dtypes; batch 1 and 2, channels, kernel sizes, strides, paddings (also "same"/"valid"),
+dilations, groups (depthwise included) and odd sizes where the window does not tile the
+input), the weight gradient against the reference, gradchecks with the module's parameters,
+and bad input.
+"""
 from __future__ import annotations
 
 import math
@@ -7,18 +12,22 @@ import math
 import numpy as np
 import pytest
 import tinygrad_lite.nn.functional as F
+from helpers import (
+    Op,
+    adaptive_ref,
+    arr,
+    check_op,
+    conv2d_ref,
+    conv_pads,
+    module_gradcheck,
+    pool_ref,
+    window_side,
+)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from hypothesis.extra import numpy as hnp
-from test_nn_layers import module_gradcheck
-from test_ops_conv import conv2d_ref
 
 import tinygrad_lite as tl
 from tinygrad_lite import nn
-
-SETTINGS = settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-EPS = 1e-5
-Z = 5.0  # 5-sigma bounds: a correct implementation fails with probability < 1e-6
 
 
 # ---------------------------------------------------------------- Conv2d
@@ -46,101 +55,89 @@ def test_conv_modules_gradcheck_with_their_parameters(device):
         assert module_gradcheck(module.to(device).double(), x)
 
 
-def test_init_fans_of_a_conv_weight():
-    w = nn.Conv2d(3, 8, (5, 2)).weight
-    assert nn.init.fans(w) == (3 * 5 * 2, 8 * 5 * 2)
-    tl.manual_seed(0)
-    nn.init.kaiming_normal_(w)  # std = sqrt(2 / fan_in)
-    assert abs(w.numpy().std() - math.sqrt(2 / 30)) < 0.15 * math.sqrt(2 / 30)
+def conv2d_weight_grad_ref(x, g, w_shape, stride, padding, dilation, groups):
+    """dL/dw of the convolution for the output gradient ``g``, as a direct loop:
+    gw[o, c, i, j] = sum_{n, y, x} g[n, o, y, x] x_pad[n, g(o) c, y sy + i dy, x sx + j dx]."""
+    o, cg, kh, kw = w_shape
+    (sy, sx), (dy, dx) = stride, dilation
+    top, bottom, left, right = conv_pads(padding, kh, kw, dy, dx)
+    xp = np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)))
+    gw = np.zeros(w_shape)
+    for oc in range(o):
+        first = (oc // (o // groups)) * cg  # the group's first input channel
+        for ci in range(cg):
+            for i in range(kh):
+                for j in range(kw):
+                    for n in range(g.shape[0]):
+                        for y in range(g.shape[2]):
+                            for x_ in range(g.shape[3]):
+                                gw[oc, ci, i, j] += g[n, oc, y, x_] * xp[n, first + ci, y * sy + i * dy,
+                                                                         x_ * sx + j * dx]
+    return gw
 
 
-# ---------------------------------------------------------------- pooling
-def test_max_pool_ties_share_the_gradient_equally(device):
-    x = tl.Tensor([[[[1.0, 3.0], [3.0, 0.0]]]], device=device, requires_grad=True)
-    out = F.max_pool2d(x, 2)
-    out.backward(tl.Tensor([[[[6.0]]]], device=device))
-    np.testing.assert_array_equal(out.numpy(), [[[[3.0]]]])
-    np.testing.assert_array_equal(x.grad.numpy(), [[[[0.0, 3.0], [3.0, 0.0]]]])
+@pytest.mark.parametrize("kernel", [(2, 3), (3, 2), (1, 3)])
+def test_conv2d_weight_gradient_of_a_non_square_kernel_matches_the_direct_loop(device, kernel):
+    """A kernel whose height and width differ, with a different stride, padding and dilation on
+    each axis: a weight gradient with kh and kw (or the axes' geometry) mixed up has the wrong
+    values even where its shape happens to fit."""
+    rng = np.random.default_rng(4)
+    stride, padding, dilation, groups = (2, 1), (1, 0), (1, 2), 2
+    x = rng.standard_normal((2, 4, 6, 7))
+    w = rng.standard_normal((4, 2) + kernel)
+    xt, wt = (tl.Tensor(a, device=device, requires_grad=True) for a in (x, w))
+    bt = tl.Tensor(rng.standard_normal(4), device=device, requires_grad=True)
+    out = F.conv2d(xt, wt, bt, stride=stride, padding=padding, dilation=dilation, groups=groups)
+    np.testing.assert_allclose(out.numpy(), conv2d_ref(x, w, bt.numpy(), stride, padding, dilation, groups),
+                               rtol=1e-12, atol=1e-12)
+    g = rng.standard_normal(out.shape)
+    out.backward(tl.Tensor(g, device=device))
+    np.testing.assert_allclose(wt.grad.numpy(), conv2d_weight_grad_ref(x, g, w.shape, stride, padding, dilation,
+                                                                       groups), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(bt.grad.numpy(), g.sum(axis=(0, 2, 3)), rtol=1e-12, atol=1e-12)
 
 
-def test_global_average_pooling_is_the_channel_mean(device):
-    x = np.random.default_rng(3).standard_normal((2, 3, 5, 4))
-    for out in (nn.AdaptiveAvgPool2d(1)(tl.Tensor(x, device=device)), F.adaptive_avg_pool2d(tl.Tensor(x), (1, 1))):
-        np.testing.assert_allclose(out.numpy()[:, :, 0, 0], x.mean(axis=(2, 3)), rtol=1e-6)
-    layers = [nn.MaxPool2d(2), nn.AvgPool2d(3, stride=1, padding=1)]
-    shapes = [layer(tl.Tensor(x, device=device)).shape for layer in layers]
-    assert shapes == [(2, 3, 2, 2), (2, 3, 5, 4)]
+# ---------------------------------------------------------------- the op-table row
+@st.composite
+def conv_case(draw):
+    groups = draw(st.sampled_from([1, 1, 2, 3]))
+    cg, og = draw(st.integers(1, 2)), draw(st.integers(1, 2))  # cg = og = 1 with groups > 1: depthwise
+    kh, kw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    dilation = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    stride = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    padding = (draw(st.integers(0, 2)), draw(st.integers(0, 2)))
+    if stride == (1, 1) and draw(st.booleans()):
+        padding = draw(st.sampled_from(["same", "valid"]))
+    top, bottom, left, right = conv_pads(padding, kh, kw, *dilation)
+    h = window_side(draw, dilation[0] * (kh - 1) + 1, top + bottom)
+    w = window_side(draw, dilation[1] * (kw - 1) + 1, left + right)
+    n = draw(st.integers(1, 2))
+    arrays = [arr(draw, (n, cg * groups, h, w)), arr(draw, (og * groups, cg, kh, kw))]
+    if draw(st.booleans()):
+        arrays.append(arr(draw, (og * groups,)))
+    return arrays, {"stride": stride, "padding": padding, "dilation": dilation, "groups": groups}
 
 
-# ---------------------------------------------------------------- BatchNorm2d
-def images(min_batch=1):
-    shape = st.tuples(st.integers(min_batch, 4), st.integers(1, 3), st.integers(1, 3), st.integers(1, 3))
-    arr = hnp.arrays(np.float64, shape, elements=st.floats(-20, 20))
-    return arr.filter(lambda a: a.shape[0] * a.shape[2] * a.shape[3] >= 2)
+CONV_OPS = [
+    Op("conv2d", lambda x, w, b=None, **k: F.conv2d(x, w, b, **k), conv2d_ref, conv_case()),
+]
 
 
-@SETTINGS
-@given(x=images())
-def test_bn2d_training_normalizes_each_channel_over_n_h_w(device, x):
-    bn = nn.BatchNorm2d(x.shape[1], device=device).double()
-    out = bn(tl.Tensor(x, device=device)).numpy()
-    var = x.var(axis=(0, 2, 3))
-    np.testing.assert_allclose(out.mean(axis=(0, 2, 3)), 0, atol=1e-7)
-    np.testing.assert_allclose(out.var(axis=(0, 2, 3)), var / (var + EPS), rtol=1e-6, atol=1e-9)
+@pytest.mark.parametrize("op", CONV_OPS, ids=[op.name for op in CONV_OPS])
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_conv_op(op, device, data):
+    check_op(op, device, data)
 
 
-@SETTINGS
-@given(momentum=st.floats(0.0, 1.0), steps=st.integers(1, 4), n=st.integers(1, 3), data=st.data())
-def test_bn2d_running_statistics_and_eval(device, momentum, steps, n, data):
-    """After k steps: r = (1-m)^k r_0 + sum_i m (1-m)^(k-1-i) s_i (unbiased variance, m = N H W
-    values per channel); eval then applies exactly those statistics, for any batch, batch 1 too."""
-    bn = nn.BatchNorm2d(2, momentum=momentum, device=device).double()
-    mean, var = np.zeros(2), np.ones(2)
-    for _ in range(steps):
-        x = data.draw(hnp.arrays(np.float64, (n, 2, 2, 3), elements=st.floats(-5, 5)))
-        bn(tl.Tensor(x, device=device))
-        count = n * 2 * 3
-        mean = (1 - momentum) * mean + momentum * x.mean(axis=(0, 2, 3))
-        var = (1 - momentum) * var + momentum * x.var(axis=(0, 2, 3)) * count / (count - 1)
-    np.testing.assert_allclose(bn.running_mean.numpy(), mean, rtol=1e-9, atol=1e-12)
-    np.testing.assert_allclose(bn.running_var.numpy(), var, rtol=1e-9, atol=1e-12)
-    bn.weight.data[...] = tl.Tensor([2.0, -1.0], device=device).data
-    bn.eval()
-    x = data.draw(hnp.arrays(np.float64, (1, 2, 3, 1), elements=st.floats(-5, 5)))
-    expected = (x - mean[:, None, None]) / np.sqrt(var[:, None, None] + EPS) * np.array([2.0, -1.0])[:, None, None]
-    np.testing.assert_allclose(bn(tl.Tensor(x, device=device)).numpy(), expected, rtol=1e-9, atol=1e-12)
-    bn.train()  # and back: batch statistics again, the running ones move
-    x = np.concatenate([x, x + 1])
-    bn(tl.Tensor(x, device=device))
-    np.testing.assert_allclose(bn.running_mean.numpy(), (1 - momentum) * mean + momentum * x.mean(axis=(0, 2, 3)),
-                               rtol=1e-9, atol=1e-12)
-
-
-# ---------------------------------------------------------------- Dropout2d
-@SETTINGS
-@given(p=st.floats(0.05, 0.95), x=hnp.arrays(np.float32, (3, 4, 2, 3), elements=st.floats(-3, 3, width=32)))
-def test_dropout2d_zeroes_whole_channels_and_scales_the_rest(device, p, x):
-    out = nn.Dropout2d(p)(tl.Tensor(x, device=device)).numpy()
-    for n in range(3):
-        for c in range(4):
-            kept, plane = out[n, c], x[n, c]
-            if not np.array_equal(kept, np.zeros_like(kept)) or not plane.any():
-                np.testing.assert_allclose(kept, plane / np.float32(1 - p), rtol=1e-6)
-    assert out.dtype == np.float32
-
-
-def test_dropout2d_keeps_channels_at_the_binomial_rate_and_uses_one_mask(device):
-    tl.manual_seed(7)
-    p, n, c = 0.3, 100, 50
-    x = tl.ones(n, c, 2, 2, device=device, requires_grad=True)
-    out = F.dropout2d(x, p)
-    kept = out.numpy()[:, :, 0, 0] != 0
-    assert abs(int(kept.sum()) - n * c * (1 - p)) <= Z * math.sqrt(n * c * p * (1 - p))
-    out.backward(tl.ones(n, c, 2, 2, device=device))
-    np.testing.assert_allclose(x.grad.numpy(), out.numpy())  # the same mask, scaled, in backward
-    layer = nn.Dropout2d(0.5).eval()
-    y = tl.Tensor(np.random.default_rng(0).standard_normal((2, 3, 4, 4)), device=device)
-    assert layer(y) is y  # identity in eval
+def test_the_reference_is_a_convolution():
+    """The loop reference itself, against a hand-computed case: a 2x2 kernel of ones sums windows."""
+    x = np.arange(9.0).reshape(1, 1, 3, 3)
+    out = conv2d_ref(x, np.ones((1, 1, 2, 2)), np.array([0.5]))
+    np.testing.assert_array_equal(out, [[[[0 + 1 + 3 + 4 + 0.5, 1 + 2 + 4 + 5 + 0.5],
+                                          [3 + 4 + 6 + 7 + 0.5, 4 + 5 + 7 + 8 + 0.5]]]])
+    np.testing.assert_array_equal(pool_ref(x, (2, 2), None, (0, 0), np.max, -np.inf), [[[[4.0]]]])
+    np.testing.assert_array_equal(adaptive_ref(x, (1, 1)), [[[[4.0]]]])
 
 
 # ---------------------------------------------------------------- bad input
@@ -156,13 +153,6 @@ BAD = [
     (lambda: nn.Conv2d(1, 1, 3, stride=2, padding="same"), ValueError, "needs stride 1"),
     (lambda: F.conv2d(tl.ones(1, 1, 4, 4), tl.ones(1, 1, 3, 3), tl.ones(2)), ValueError, r"bias of shape \(1,\)"),
     (lambda: F.conv2d(tl.ones(1, 1, 4, 4), tl.ones(1, 3, 3)), ValueError, "weight of shape"),
-    (lambda: nn.MaxPool2d(2, padding=2), ValueError, "at most half the kernel"),
-    (lambda: nn.MaxPool2d(3)(tl.ones(1, 1, 2, 2)), ValueError, r"MaxPool2d.*padded input of \(2, 2\)"),
-    (lambda: F.avg_pool2d(tl.ones(4, 4), 2), ValueError, r"avg_pool2d: expected input of shape \(N, C, H, W\)"),
-    (lambda: nn.BatchNorm2d(3)(tl.ones(4, 3)), ValueError, r"BatchNorm2d: expected input of shape \(N, 3, H, W\)"),
-    (lambda: nn.BatchNorm2d(3)(tl.ones(2, 4, 2, 2)), ValueError, r"\(N, 3"),
-    (lambda: nn.Dropout2d("0.5"), TypeError, "Dropout2d: p must be"),
-    (lambda: F.max_pool2d(tl.Tensor(np.ones((1, 1, 2, 2), np.int64)), 2), TypeError, "float input"),
 ]
 
 

@@ -113,3 +113,24 @@ def test_every_init_fills_float16(device, name):
     assert call(t) is t
     assert t.dtype == np.float16 and t.device == device
     check(t.numpy().astype(np.float64))
+
+
+# ---------------------------------------------------------------- the layers' default init
+@pytest.mark.parametrize("make", [lambda d: nn.Linear(64, 32, dtype=np.float16, device=d),
+                                  lambda d: nn.Conv2d(4, 8, 4, dtype="float16", device=d)])
+def test_layers_made_in_float16(device, make):
+    """PyTorch's default init, drawn in float32 and cast: U(-1/sqrt(fan_in), 1/sqrt(fan_in)), fan_in 64."""
+    tl.manual_seed(2)
+    layer = make(device)
+    for p in layer.parameters():
+        values = p.numpy().astype(np.float64)
+        assert p.dtype == np.float16 and p.device == device
+        assert np.abs(values).max() <= 1 / 8 * (1 + 2e-3) and values.std() > 0.5 / 8 / math.sqrt(3)
+
+
+def test_init_fans_of_a_conv_weight():
+    w = nn.Conv2d(3, 8, (5, 2)).weight
+    assert nn.init.fans(w) == (3 * 5 * 2, 8 * 5 * 2)
+    tl.manual_seed(0)
+    nn.init.kaiming_normal_(w)  # std = sqrt(2 / fan_in)
+    assert abs(w.numpy().std() - math.sqrt(2 / 30)) < 0.15 * math.sqrt(2 / 30)

@@ -1,4 +1,5 @@
-"""nn.Module: registration, traversal, modes, devices, containers, state dicts."""
+"""nn.Module: registration, traversal, modes, devices, functional_call, copies, state dicts
+(the containers: tests/test_nn_container.py)."""
 import copy
 
 import numpy as np
@@ -134,22 +135,6 @@ def test_repr_is_readable():
     assert "    (1): Dropout(p=0.25)" in text
     assert repr(nn.LeakyReLU(0.1)) == "LeakyReLU(negative_slope=0.1)"
     assert repr(nn.Parameter(tl.zeros(1))).startswith("Parameter(")
-
-
-def test_sequential_flatten_identity(device):
-    a, b = nn.Flatten(), nn.Linear(6, 2, device=device)
-    seq = nn.Sequential(nn.Identity(), a, b)
-    assert len(seq) == 3 and seq[1] is a and list(seq)[2] is b
-    assert isinstance(seq[1:], nn.Sequential) and seq[1:][0] is a
-    x = tl.randn(4, 2, 3, device=device)
-    out = seq(x)
-    assert out.shape == (4, 2)
-    ref = x.numpy().reshape(4, 6) @ b.weight.numpy().T + b.bias.numpy()
-    np.testing.assert_allclose(out.numpy(), ref, rtol=1e-5, atol=1e-6)
-    assert nn.Identity()(x) is x
-    assert nn.Flatten(0)(x).shape == (24,)
-    with pytest.raises(TypeError):
-        nn.Sequential(lambda t: t)
 
 
 def test_functional_call_swaps_and_restores():

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # each notebook runs in a kernel: `pytest -m "not slow"` leaves them out
+
 nbformat = pytest.importorskip("nbformat", reason="pip install -e '.[test]' (nbformat, nbclient, ipykernel)")
 nbclient = pytest.importorskip("nbclient")
 pytest.importorskip("ipykernel")

@@ -1,4 +1,5 @@
-"""The lecture's claims about the optimizers, as properties."""
+"""The lecture's claims about the optimizers, and those of the papers behind PyTorch's options and
+the optimizers added after the lecture's, as properties."""
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -158,3 +159,87 @@ def test_all_optimizers_descend_rosenbrock(device, cls, hyper):
     assert p.dtype == np.float32
     assert rosenbrock(p).item() < f0 / 2
     assert np.linalg.norm(p.numpy() - 1.0) < np.linalg.norm(np.array([-1.5, 2.0]) - 1.0)
+
+
+# ---------------------------------------------------------------- PyTorch's options and the added optimizers
+def test_sgd_dampening_zero_is_the_lectures_momentum_and_damps_from_the_second_step():
+    rng = np.random.default_rng(3)
+    grads = rng.standard_normal((6, 4))
+    paths = {}
+    for dampening in (0.0, 0.5):
+        p = tl.Tensor(np.zeros(4), requires_grad=True)
+        opt = optim.SGD([p], lr=0.1, momentum=0.9, dampening=dampening)
+        buffers = []
+        for g in grads:
+            p.grad = tl.Tensor(g)
+            opt.step()
+            buffers.append(opt.state[p]["momentum_buffer"].copy())
+        paths[dampening] = buffers
+    v = np.zeros(4)
+    for k, g in enumerate(grads):  # the lecture: v = rho v + dx
+        v = 0.9 * v + g
+        np.testing.assert_allclose(paths[0.0][k], v, rtol=1e-14)
+    np.testing.assert_array_equal(paths[0.5][0], grads[0])  # the first step is undamped
+    np.testing.assert_allclose(paths[0.5][1], 0.9 * grads[0] + 0.5 * grads[1], rtol=1e-14)
+
+
+def test_centered_rmsprop_stays_finite_when_the_gradient_is_constant():
+    """The running variance of a constant gradient is 0 up to rounding; below 0 it would make
+    sqrt NaN, so it is clipped (the step is then lr * dx / eps, as the equations say)."""
+    p = tl.Tensor(np.zeros(5), requires_grad=True)
+    opt = optim.RMSprop([p], lr=1e-6, alpha=0.9, centered=True, eps=1e-3)
+    g = np.array([0.1, 0.3, 3.0, 1e-3, 7.0])
+    for _ in range(400):
+        p.grad = tl.Tensor(g)
+        opt.step()
+    assert np.all(np.isfinite(p.numpy()))
+
+
+def test_adadelta_step_does_not_depend_on_the_gradients_scale():
+    """Zeiler's units argument: with eps negligible, scaling the loss by c leaves the steps alone."""
+    rng = np.random.default_rng(4)
+    grads = rng.standard_normal((10, 3))
+    paths = []
+    for scale in (1.0, 1e3):
+        p = tl.Tensor(np.zeros(3), requires_grad=True)
+        opt = optim.Adadelta([p], eps=1e-30)
+        for g in grads:
+            p.grad = tl.Tensor(scale * g)
+            opt.step()
+        paths.append(p.numpy().copy())
+    np.testing.assert_allclose(paths[0], paths[1], rtol=1e-9)
+    assert np.all(paths[0] != 0)
+
+
+@pytest.mark.parametrize("cls", [optim.Adamax, optim.NAdam])
+def test_adam_variants_first_step_is_about_lr_per_coordinate(cls):
+    """Adamax: u = |dx| + eps and m / (1 - beta1) = dx. NAdam with momentum_decay 0 (mu = beta1 / 2
+    throughout): m_hat = mu (1 - beta1) dx / (1 - mu^2) + dx, 1.06 dx for beta1 = 0.9."""
+    g = np.array([1e-3, -2.0, 50.0])
+    p = tl.Tensor(np.zeros(3), requires_grad=True)
+    opt = cls([p], lr=0.01, **({"momentum_decay": 0.0} if cls is optim.NAdam else {}))
+    p.grad = tl.Tensor(g)
+    opt.step()
+    np.testing.assert_allclose(-p.numpy(), 0.01 * np.sign(g), rtol=0.1)
+
+
+@pytest.mark.parametrize("cls, hyper", [(optim.SGD, {"lr": 2e-4, "momentum": 0.9, "dampening": 0.5}),
+                                        (optim.Adagrad, {"lr": 0.3, "lr_decay": 1e-3}),
+                                        (optim.RMSprop, {"lr": 1e-3, "momentum": 0.9}),
+                                        (optim.RMSprop, {"lr": 1e-3, "centered": True}),
+                                        (optim.Adadelta, {"lr": 1.0}), (optim.Adamax, {"lr": 5e-2}),
+                                        (optim.NAdam, {"lr": 5e-2})], ids=lambda v: getattr(v, "__name__", str(v)))
+def test_pytorchs_options_and_the_added_optimizers_descend_rosenbrock(cls, hyper):
+    """From (-1.5, 2), f = 12.5: after 1000 float32 steps f has at least halved."""
+    p = tl.Tensor([-1.5, 2.0], requires_grad=True)
+    opt = cls([p], **hyper)
+
+    def f():
+        x, y = p[0:1], p[1:2]
+        return (1 - x) ** 2 + 100 * (y - x * x) ** 2
+
+    for _ in range(1000):
+        opt.zero_grad()
+        f().backward()
+        opt.step()
+    assert p.dtype == np.float32 and f().item() < 12.5 / 2

@@ -45,7 +45,7 @@ def test_the_wheel_holds_one_top_level_package(wheel):
     names = zipfile.ZipFile(wheel).namelist()
     top = {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")}
     assert top == {"tinygrad_lite"}
-    for required in ("tinygrad_lite/nn/__init__.py", "tinygrad_lite/nn/layers.py",
+    for required in ("tinygrad_lite/nn/__init__.py", "tinygrad_lite/nn/linear.py",
                      "tinygrad_lite/optim/__init__.py", "tinygrad_lite/optim/sgd.py",
                      "tinygrad_lite/datasets/digits.csv.gz", "tinygrad_lite/py.typed"):
         assert required in names, f"{required} is missing from {wheel.name}"

@@ -1,6 +1,8 @@
-"""load_checkpoint on damaged files and inconsistent metadata: always a ValueError that
-names the file and the bad entry (never KeyError, AttributeError or a bare JSON error)."""
+"""Checkpoints: the round trip keeps types and devices; load_checkpoint on damaged files and
+inconsistent metadata: always a ValueError that names the file and the bad entry (never KeyError,
+AttributeError or a bare JSON error)."""
 import json
+import math
 import re
 
 import numpy as np
@@ -119,3 +121,21 @@ def test_require_names_missing_top_level_keys(tmp_path):
 def test_missing_file_stays_file_not_found(tmp_path):
     with pytest.raises(FileNotFoundError, match="absent.npz"):
         load_checkpoint(tmp_path / "absent.npz")
+
+
+def test_checkpoint_round_trip_keeps_types_and_devices(tmp_path, device):
+    xp = tl.backend.get_xp(device)
+    state = {"t": tl.Tensor([1.5, 2.5], device=device), "a": xp.arange(3), "n": np.float32(0.5),
+             "ints": {0: {"buf": np.ones(2)}, 7: None}, "tup": (0.9, 0.999), "nan": math.nan,
+             "nested": [{"s": "x", "b": True}]}
+    back = load_checkpoint(save_checkpoint(tmp_path / "c.npz", state))
+    assert isinstance(back["t"], tl.Tensor) and back["t"].device == device
+    assert back["t"].tolist() == [1.5, 2.5]
+    assert tl.backend.device_of(back["a"]) == device and tl.backend.to_numpy(back["a"]).tolist() == [0, 1, 2]
+    assert back["n"] == np.float32(0.5) and back["n"].dtype == np.float32
+    assert set(back["ints"]) == {0, 7} and back["ints"][0]["buf"].tolist() == [1.0, 1.0]
+    assert back["tup"] == (0.9, 0.999) and math.isnan(back["nan"])
+    assert back["nested"] == [{"s": "x", "b": True}]
+    (tmp_path / "plain.npz").write_bytes(b"not a zip file")
+    with pytest.raises(ValueError):
+        load_checkpoint(tmp_path / "plain.npz")

@@ -29,7 +29,7 @@ from tinygrad_lite.train import (
     plot_gradient_norms,
     read_png_data,
 )
-from tinygrad_lite.train.diagnostic_plots import BAR_COLOR, END_COLOR, START_COLOR
+from tinygrad_lite.train.plots import BAR_COLOR, END_COLOR, START_COLOR
 
 
 @pytest.fixture(scope="module")

@@ -23,6 +23,11 @@ _generators: dict = {}
 _seed: int | None = None
 
 
+def is_float(dtype) -> bool:
+    """True for floating-point dtypes (the ones that can require grad)."""
+    return np.dtype(dtype).kind == "f"
+
+
 # ---------------------------------------------------------------- strict device
 def _refuse_host(name, args):
     for a in args:

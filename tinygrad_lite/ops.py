@@ -1,14 +1,27 @@
 """Built-in primitives: one small Function each, forward and backward side by side.
 
+Sections, in the order of the Tensor methods in ``tensor``: arithmetic, elementwise math,
+activations, reductions, movement and shape, indexing and sorting, matmul, conversion.
+
 Arrays come in and go out; ``xp`` is the array module of the inputs (NumPy, CuPy
 or the strict test namespace), found with ``xp_of``. Gradients of broadcast inputs
 may be returned in the output's shape: the engine reduces them.
 
 Non-smooth points follow one rule: a tie (``max``/``min`` reductions,
 ``maximum``/``minimum``) shares the gradient equally between the tied inputs;
-at 0, ``abs`` (and the activations of ``ops_math``: ``relu``, ``leaky_relu``,
-``elu``) take the gradient of the negative side (0 for relu and abs); ``clip``
-passes the gradient where ``lo <= x <= hi``.
+at 0, ``abs`` (and the activations ``relu``, ``leaky_relu``, ``elu``) take the
+gradient of the negative side (0 for relu and abs); ``clip`` passes the gradient
+where ``lo <= x <= hi``. The rounding family (floor, ceil, round, trunc, sign) is
+piecewise constant: its gradient is 0 everywhere, at the jumps too (as in PyTorch),
+so nothing before it learns through it.
+
+Stability: the activations' exponentials only ever see arguments <= 0 (through ``_sigmoid``,
+``log1p(exp(-|x|))`` and ``exp(-x^2 / 2)``), so their forward and backward passes stay finite,
+without overflow warnings, for inputs as large as +-1e3 and beyond.
+
+Indices arrive as backend arrays on the data's device, checked by the Tensor methods; a
+"grid" is the full integer-array index that picks ``index`` along one axis and every
+position along the others.
 """
 from __future__ import annotations
 
@@ -98,48 +111,6 @@ class Neg(Function):
         return -grad
 
 
-class Maximum(Function):
-    """Elementwise max(x, y); a tie gives each input half the gradient."""
-
-    def forward(self, x, y):
-        self.x, self.y = x, y  # the weights are built in backward: no work when no graph is kept
-        return xp_of(x).maximum(x, y)
-
-    def backward(self, grad):
-        x, y = self.x, self.y
-        wx = ((x > y) + 0.5 * (x == y)).astype(grad.dtype)  # 1 where x wins, 0 where y wins, 1/2 on ties
-        gx = grad * wx if self.needs_input_grad[0] else None
-        gy = grad * (1 - wx) if self.needs_input_grad[1] else None
-        return gx, gy
-
-
-class Where(Function):
-    """where(cond, x, y); cond is a raw bool array given as a keyword."""
-
-    def forward(self, x, y, cond):
-        self.cond = cond
-        return xp_of(x).where(cond, x, y)
-
-    def backward(self, grad):
-        xp = xp_of(grad)
-        zero = xp.zeros((), dtype=grad.dtype)
-        gx = xp.where(self.cond, grad, zero) if self.needs_input_grad[0] else None
-        gy = xp.where(self.cond, zero, grad) if self.needs_input_grad[1] else None
-        return gx, gy
-
-
-class Cast(Function):
-    """A cast between float dtypes; the engine casts the gradient back."""
-
-    saves = False
-
-    def forward(self, x, dtype):
-        return x.astype(dtype)
-
-    def backward(self, grad):
-        return grad  # the engine casts it back to the input's dtype
-
-
 # ---------------------------------------------------------------- elementwise math
 class Exp(Function):
     """e^x; d/dx = e^x (the output, saved)."""
@@ -185,6 +156,76 @@ class Abs(Function):
         return grad * xp_of(grad).sign(self.x)
 
 
+class Sin(Function):
+    """sin x; d/dx = cos x."""
+
+    def forward(self, x):
+        self.x = x
+        return xp_of(x).sin(x)
+
+    def backward(self, grad):
+        return grad * xp_of(grad).cos(self.x)
+
+
+class Cos(Function):
+    """cos x; d/dx = -sin x."""
+
+    def forward(self, x):
+        self.x = x
+        return xp_of(x).cos(x)
+
+    def backward(self, grad):
+        return -grad * xp_of(grad).sin(self.x)
+
+
+class Tan(Function):
+    """tan x; d/dx = 1 + tan^2 x, from the output."""
+
+    def forward(self, x):
+        self.out = xp_of(x).tan(x)
+        return self.out
+
+    def backward(self, grad):
+        return grad * (1 + self.out * self.out)
+
+
+class Log1p(Function):
+    """log(1 + x), accurate for tiny x where ``(1 + x).log()`` rounds 1 + x first."""
+
+    def forward(self, x):
+        self.x = x
+        return xp_of(x).log1p(x)
+
+    def backward(self, grad):
+        return grad / (1 + self.x)
+
+
+class Expm1(Function):
+    """e^x - 1, accurate for tiny x; d/dx = e^x = out + 1."""
+
+    def forward(self, x):
+        self.out = xp_of(x).expm1(x)
+        return self.out
+
+    def backward(self, grad):
+        return grad * (self.out + 1)
+
+
+class Maximum(Function):
+    """Elementwise max(x, y); a tie gives each input half the gradient."""
+
+    def forward(self, x, y):
+        self.x, self.y = x, y  # the weights are built in backward: no work when no graph is kept
+        return xp_of(x).maximum(x, y)
+
+    def backward(self, grad):
+        x, y = self.x, self.y
+        wx = ((x > y) + 0.5 * (x == y)).astype(grad.dtype)  # 1 where x wins, 0 where y wins, 1/2 on ties
+        gx = grad * wx if self.needs_input_grad[0] else None
+        gy = grad * (1 - wx) if self.needs_input_grad[1] else None
+        return gx, gy
+
+
 class Clip(Function):
     """x limited to [lo, hi] (numbers or None); the gradient passes where lo <= x <= hi."""
 
@@ -198,6 +239,246 @@ class Clip(Function):
         if lo is not None:
             grad = grad * (x >= lo)
         return grad * (x <= hi) if hi is not None else grad
+
+
+class Where(Function):
+    """where(cond, x, y); cond is a raw bool array given as a keyword."""
+
+    def forward(self, x, y, cond):
+        self.cond = cond
+        return xp_of(x).where(cond, x, y)
+
+    def backward(self, grad):
+        xp = xp_of(grad)
+        zero = xp.zeros((), dtype=grad.dtype)
+        gx = xp.where(self.cond, grad, zero) if self.needs_input_grad[0] else None
+        gy = xp.where(self.cond, zero, grad) if self.needs_input_grad[1] else None
+        return gx, gy
+
+
+class Rounding(Function):
+    """``fn`` (floor, ceil, trunc, sign; round to ``decimals``, half to even as NumPy and
+    PyTorch): piecewise constant, so the gradient is 0 everywhere."""
+
+    saves = False
+
+    def forward(self, x, fn, decimals=0):
+        xp = xp_of(x)
+        return xp.round(x, decimals) if fn == "round" else getattr(xp, fn)(x)
+
+    def backward(self, grad):
+        return xp_of(grad).zeros_like(grad)
+
+
+# ---------------------------------------------------------------- activations
+def _sigmoid(xp, x):
+    """1 / (1 + e^-x) from e^-|x| <= 1, as ``Sigmoid``: never overflows."""
+    e = xp.exp(-abs(x))
+    return xp.where(x >= 0, 1, e) / (1 + e)
+
+
+def _softplus(xp, x):
+    """log(1 + e^x) = max(x, 0) + log1p(e^-|x|): never overflows."""
+    return xp.maximum(x, 0) + xp.log1p(xp.exp(-abs(x)))
+
+
+class Sigmoid(Function):
+    """1 / (1 + e^-x), computed from e = e^-|x| <= 1 as 1 / (1 + e) for x >= 0 and
+    e / (1 + e) for x < 0: never overflows and keeps full relative precision for x << 0."""
+
+    def forward(self, x):
+        xp = xp_of(x)
+        e = xp.exp(-abs(x))
+        self.out = xp.where(x >= 0, 1, e) / (1 + e)
+        return self.out
+
+    def backward(self, grad):
+        return grad * self.out * (1 - self.out)
+
+
+class Tanh(Function):
+    """tanh x; d/dx = 1 - tanh^2 x (the output, saved)."""
+
+    def forward(self, x):
+        self.out = xp_of(x).tanh(x)
+        return self.out
+
+    def backward(self, grad):
+        return grad * (1 - self.out * self.out)
+
+
+class Arctan(Function):
+    """arctan x; d/dx = 1 / (1 + x^2)."""
+
+    def forward(self, x):
+        self.x = x
+        return xp_of(x).arctan(x)
+
+    def backward(self, grad):
+        return grad / (1 + self.x * self.x)
+
+
+class ReLU(Function):
+    """max(x, 0); d/dx = 1 for x > 0, else 0 (0 at 0)."""
+
+    def forward(self, x):
+        self.mask = x > 0
+        return xp_of(x).maximum(x, 0)  # not x * mask: -inf * 0 would give nan
+
+    def backward(self, grad):
+        return grad * self.mask
+
+
+class LeakyReLU(Function):
+    """x for x > 0, else slope * x; the negative side's gradient at 0."""
+
+    def forward(self, x, slope):
+        self.mask = x > 0
+        self.slope = slope
+        return xp_of(x).where(self.mask, x, x * slope)
+
+    def backward(self, grad):
+        return xp_of(grad).where(self.mask, grad, grad * self.slope)
+
+
+class ELU(Function):
+    """x for x > 0, alpha (e^x - 1) otherwise; e^x only sees x <= 0, so it cannot overflow."""
+
+    def forward(self, x, alpha):
+        xp = xp_of(x)
+        self.mask = x > 0
+        self.neg = alpha * xp.expm1(xp.minimum(x, 0))
+        self.alpha = alpha
+        return xp.where(self.mask, x, self.neg)
+
+    def backward(self, grad):
+        return xp_of(grad).where(self.mask, grad, grad * (self.neg + self.alpha))
+
+
+class BinaryStep(Function):
+    """1 for x >= 0 else 0. Its gradient is 0 everywhere (undefined at 0; 0 is used)."""
+
+    def forward(self, x):
+        return (x >= 0).astype(x.dtype)
+
+    def backward(self, grad):
+        return xp_of(grad).zeros_like(grad)
+
+
+class Softplus(Function):
+    """(1/beta) log(1 + e^(beta x)), and x itself where beta x > ``threshold`` (PyTorch's linear
+    region); d/dx = sigmoid(beta x), 1 in the linear region."""
+
+    def forward(self, x, beta, threshold):
+        xp = xp_of(x)
+        self.z = x * beta
+        self.linear = self.z > threshold
+        return xp.where(self.linear, x, _softplus(xp, self.z) / beta)
+
+    def backward(self, grad):
+        xp = xp_of(grad)
+        return xp.where(self.linear, grad, grad * _sigmoid(xp, self.z))
+
+
+# Cephes' rational approximations of erf and erfc (S. L. Moshier's ndtr, as SciPy's), highest
+# power first; the "monic" ones have a leading coefficient 1 that is not listed.
+_ERF_T = (9.60497373987051638749e0, 9.00260197203842689217e1, 2.23200534594684319226e3,
+          7.00332514112805075473e3, 5.55923013010394962768e4)
+_ERF_U = (3.35617141647503099647e1, 5.21357949780152679795e2, 4.59432382970980127987e3,
+          2.26290000613890934246e4, 4.92673942608635921086e4)  # monic
+_ERFC_P = (2.46196981473530512524e-10, 5.64189564831068821977e-1, 7.46321056442269912687e0,
+           4.86371970985681366614e1, 1.96520832956077098242e2, 5.26445194995477358631e2,
+           9.34528527171957607540e2, 1.02755188689515710272e3, 5.57535335369399327526e2)
+_ERFC_Q = (1.32281951154744992508e1, 8.67072140885989742329e1, 3.54937778887819891062e2,
+           9.75708501743205489753e2, 1.82390916687909736289e3, 2.24633760818710981792e3,
+           1.65666309194161350182e3, 5.57535340817727675546e2)  # monic
+_ERFC_R = (5.64189583547755073984e-1, 1.27536670759978104416e0, 5.01905042251180477414e0,
+           6.16021097993053585195e0, 7.40974269950448939160e0, 2.97886665372100240670e0)
+_ERFC_S = (2.26052863220117276590e0, 9.39603524938001434673e0, 1.20489539808096656605e1,
+           1.70814450747565897222e1, 9.60896809063285878198e0, 3.36907645100081516050e0)  # monic
+_SQRT_HALF = math.sqrt(0.5)
+_INV_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
+
+
+def _poly(coefs, x, monic=False):
+    """Horner's rule; Python-float coefficients keep x's dtype."""
+    out = x + coefs[0] if monic else coefs[0]
+    for c in coefs[1:]:
+        out = out * x + c
+    return out
+
+
+def _ndtr(xp, a):
+    """Phi(a) = P(N(0, 1) <= a), with full relative precision in the lower tail: 0.5 erfc(|a| /
+    sqrt 2) there, not 1 - (something near 1). NumPy has no erf, so it is computed here
+    (relative error ~1e-15 in float64). Every branch is evaluated on inputs clipped to its
+    own range, so none warns."""
+    x = a * _SQRT_HALF
+    z = abs(x)
+    s = xp.minimum(z, 1.0)  # erf(s) = s T(s^2) / U(s^2) for s <= 1
+    erf = s * _poly(_ERF_T, s * s) / _poly(_ERF_U, s * s, monic=True)
+    c = xp.clip(z, 1.0, 27.0)  # erfc(c) = e^(-c^2) P(c) / Q(c) (c < 8) or R(c) / S(c); 0 beyond 27
+    ratio = xp.where(c < 8, _poly(_ERFC_P, c) / _poly(_ERFC_Q, c, monic=True),
+                     _poly(_ERFC_R, c) / _poly(_ERFC_S, c, monic=True))
+    tail = 0.5 * xp.where(z < 1, 1 - erf, xp.exp(-c * c) * ratio)  # P(N(0, 1) > |a|)
+    return xp.where(z < _SQRT_HALF, 0.5 + 0.5 * xp.sign(x) * erf, xp.where(x > 0, 1 - tail, tail))
+
+
+class GELU(Function):
+    """x Phi(x), Phi the standard normal CDF; d/dx = Phi(x) + x phi(x), phi its density."""
+
+    def forward(self, x):
+        self.x, self.cdf = x, _ndtr(xp_of(x), x)
+        return x * self.cdf
+
+    def backward(self, grad):
+        x = self.x
+        return grad * (self.cdf + x * xp_of(x).exp(-0.5 * x * x) * _INV_SQRT_2PI)
+
+
+_GELU_C = math.sqrt(2 / math.pi)
+
+
+class GELUTanh(Function):
+    """PyTorch's approximate="tanh" GELU, 0.5 x (1 + tanh u) with u = sqrt(2/pi) (x + 0.044715 x^3),
+    computed as x sigmoid(2u) (the same, without 1 + tanh cancelling for x << 0). Inside u, x
+    is clipped to +-1e4, where the sigmoid has long saturated, so x^3 cannot overflow."""
+
+    def forward(self, x):
+        xp = xp_of(x)
+        self.x, self.xc = x, xp.clip(x, -1e4, 1e4)
+        self.s = _sigmoid(xp, 2 * _GELU_C * (self.xc + 0.044715 * self.xc ** 3))
+        return x * self.s
+
+    def backward(self, grad):
+        s = self.s
+        du = 2 * _GELU_C * (1 + 3 * 0.044715 * self.xc * self.xc)
+        return grad * (s + self.x * s * (1 - s) * du)
+
+
+class SiLU(Function):
+    """x sigmoid(x) (swish); d/dx = s (1 + x (1 - s)), s = sigmoid(x)."""
+
+    def forward(self, x):
+        self.x, self.s = x, _sigmoid(xp_of(x), x)
+        return x * self.s
+
+    def backward(self, grad):
+        s = self.s
+        return grad * s * (1 + self.x * (1 - s))
+
+
+class Mish(Function):
+    """x tanh(softplus(x)); d/dx = t + x (1 - t^2) sigmoid(x), t = tanh(softplus(x))."""
+
+    def forward(self, x):
+        xp = xp_of(x)
+        self.x, self.t = x, xp.tanh(_softplus(xp, x))
+        return x * self.t
+
+    def backward(self, grad):
+        t = self.t
+        return grad * (t + self.x * (1 - t * t) * _sigmoid(xp_of(grad), self.x))
 
 
 # ---------------------------------------------------------------- reductions
@@ -249,7 +530,62 @@ class Max(Function):
         return mask
 
 
-# ---------------------------------------------------------------- shape and indexing
+class Prod(Function):
+    """Product over ``axis`` (sorted tuple; None: all). d/dx_i is the product of the other
+    elements, from running products from both sides: exact where elements are 0, where
+    ``prod / x_i`` would give 0/0."""
+
+    def forward(self, x, axis, keepdims):
+        self.x, self.axis, self.keepdims = x, axis, keepdims
+        return x.prod(axis=axis, keepdims=keepdims)
+
+    def backward(self, grad):
+        xp, x = xp_of(grad), self.x
+        axes = tuple(range(x.ndim)) if self.axis is None else self.axis
+        rest = [a for a in range(x.ndim) if a not in axes]
+        n = math.prod(x.shape[a] for a in axes)
+        if n == 0:  # an empty product is 1 whatever the (no) elements
+            return xp.zeros(x.shape, dtype=grad.dtype)
+        moved = x.transpose(rest + list(axes))  # reduced axes last, then as one
+        flat = moved.reshape(moved.shape[:len(rest)] + (n,))
+        ones = xp.ones(flat.shape[:-1] + (1,), dtype=flat.dtype)
+        before = xp.cumprod(xp.concatenate([ones, flat[..., :-1]], axis=-1), axis=-1)
+        after = xp.flip(xp.cumprod(xp.flip(xp.concatenate([flat[..., 1:], ones], axis=-1), -1), axis=-1), -1)
+        others = (before * after).reshape(moved.shape).transpose(
+            sorted(range(x.ndim), key=(rest + list(axes)).__getitem__))
+        return others * _keepdims(grad, x.shape, self.axis, self.keepdims)
+
+
+class Norm2(Function):
+    """sqrt(sum x^2) over ``axis``; d/dx = x / norm, taken as 0 where the norm is 0 (the
+    smallest subgradient there, as in PyTorch)."""
+
+    def forward(self, x, axis, keepdims):
+        self.x, self.axis, self.keepdims = x, axis, keepdims
+        self.out = xp_of(x).sqrt((x * x).sum(axis=axis, keepdims=True))
+        return self.out if keepdims else self.out.reshape(_reduced_shape(x.shape, axis))
+
+    def backward(self, grad):
+        safe = xp_of(grad).where(self.out == 0, 1, self.out)  # x is 0 wherever its norm is
+        return self.x / safe * _keepdims(grad, self.x.shape, self.axis, self.keepdims)
+
+
+class Cumsum(Function):
+    """Running sum along ``axis`` (an int); the gradient is the running sum of the gradient
+    taken from the other end."""
+
+    saves = False
+
+    def forward(self, x, axis):
+        self.axis = axis
+        return xp_of(x).cumsum(x, axis=axis)
+
+    def backward(self, grad):
+        xp, a = xp_of(grad), self.axis
+        return xp.flip(xp.cumsum(xp.flip(grad, a), axis=a), a)
+
+
+# ---------------------------------------------------------------- movement and shape
 class Reshape(Function):
     """A new shape for the same elements; the gradient is reshaped back."""
 
@@ -288,20 +624,31 @@ class Expand(Function):
         return grad  # the engine sums it back to the input's shape
 
 
-class Index(Function):
-    """NumPy indexing; the gradient is scattered back (repeated indices accumulate)."""
+class Flip(Function):
+    """The elements in reverse order along ``axis`` (tuple; None: all); its own gradient."""
 
     saves = False
 
-    def forward(self, x, index):
-        self.shape, self.index = x.shape, index
-        return x[index]
+    def forward(self, x, axis):
+        self.axis = axis
+        return xp_of(x).flip(x, axis)
 
     def backward(self, grad):
-        xp = xp_of(grad)
-        gx = xp.zeros(self.shape, dtype=grad.dtype)
-        scatter_add(gx, self.index, grad)  # repeated indices accumulate
-        return gx
+        return xp_of(grad).flip(grad, self.axis)
+
+
+class Pad(Function):
+    """Constant padding by ``widths``, one (before, after) pair per axis; the gradient is the
+    middle part."""
+
+    saves = False
+
+    def forward(self, x, widths, value):
+        self.middle = tuple(slice(b, b + n) for (b, _), n in zip(widths, x.shape))
+        return xp_of(x).pad(x, widths, constant_values=value)
+
+    def backward(self, grad):
+        return grad[self.middle]
 
 
 class Concatenate(Function):
@@ -325,7 +672,72 @@ class Concatenate(Function):
         return tuple(out)
 
 
-# ---------------------------------------------------------------- linear algebra
+# ---------------------------------------------------------------- indexing and sorting
+class Index(Function):
+    """NumPy indexing; the gradient is scattered back (repeated indices accumulate)."""
+
+    saves = False
+
+    def forward(self, x, index):
+        self.shape, self.index = x.shape, index
+        return x[index]
+
+    def backward(self, grad):
+        xp = xp_of(grad)
+        gx = xp.zeros(self.shape, dtype=grad.dtype)
+        scatter_add(gx, self.index, grad)  # repeated indices accumulate
+        return gx
+
+
+class Slice(Function):
+    """``x[index]`` for a tuple of slices: no element is picked twice, so the gradient is
+    written into zeros (``Index`` accumulates, which is slower)."""
+
+    saves = False
+
+    def forward(self, x, index):
+        self.shape, self.index = x.shape, index
+        return x[index]
+
+    def backward(self, grad):
+        gx = xp_of(grad).zeros(self.shape, dtype=grad.dtype)
+        gx[self.index] = grad
+        return gx
+
+
+class Gather(Function):
+    """``x[grid]``, the values at the grid's index along one axis (NumPy's take_along_axis);
+    the gradient is scattered back, repeated indices accumulating."""
+
+    saves = False
+
+    def forward(self, x, grid):
+        self.shape, self.grid = x.shape, grid
+        return x[grid]
+
+    def backward(self, grad):
+        gx = xp_of(grad).zeros(self.shape, dtype=grad.dtype)
+        scatter_add(gx, self.grid, grad)
+        return gx
+
+
+class ScatterAdd(Function):
+    """``x`` with ``src`` (the grid's shape) added at the grid (PyTorch's scatter_add; repeated
+    indices accumulate). d/dx = grad; d/dsrc = grad at the grid."""
+
+    saves = False
+
+    def forward(self, x, src, grid):
+        self.grid = grid
+        out = x.copy()
+        scatter_add(out, grid, src)
+        return out
+
+    def backward(self, grad):
+        return grad, grad[self.grid] if self.needs_input_grad[1] else None
+
+
+# ---------------------------------------------------------------- matmul
 class Matmul(Function):
     """x @ y with NumPy's rules: a 1-D operand is promoted to a matrix and the
     added axis removed from the result; batch axes broadcast."""
@@ -352,3 +764,16 @@ class Matmul(Function):
             gy = self.x2.swapaxes(-1, -2) @ grad
             gy = gy[..., 0] if self.y_vec else gy
         return gx, gy  # the engine sums broadcast batch axes away
+
+
+# ---------------------------------------------------------------- conversion
+class Cast(Function):
+    """A cast between float dtypes; the engine casts the gradient back."""
+
+    saves = False
+
+    def forward(self, x, dtype):
+        return x.astype(dtype)
+
+    def backward(self, grad):
+        return grad  # the engine casts it back to the input's dtype

@@ -1,26 +1,182 @@
 """The Tensor: an array on a device plus the graph that produced it.
 
 Primitives live in ``ops``; everything here that is not a primitive is composed
-from them and has no backward of its own.
+from them and has no backward of its own. The class's methods come in sections, in the
+order of ``ops``: construction and properties, arithmetic, elementwise math, activations,
+reductions, movement and shape, indexing and sorting, matmul, conversion; then in-place
+writes, and the Python and NumPy protocols. The module-level functions (``where``,
+``maximum``, ``minimum``, ``concatenate``, ``stack``) come last.
+
+NumPy's names and PyTorch's. Every method that takes an axis also takes PyTorch's
+``dim=``/``keepdim=`` (``checks.pytorch_kwargs``). ``view``, ``view_as``, ``expand_as``,
+``add``, ``sub``, ``mul``, ``div``, ``pow``, ``eq``, ``ne``, ``lt``, ``le``, ``gt``, ``ge``,
+``clamp``, ``numel``, ``size()`` and ``dim()`` mean what they mean in PyTorch; ``tl.cat`` is
+``tl.concatenate``. Where the two libraries give one name different meanings, NumPy's is kept
+and the docstring says so: ``transpose(*axes)`` permutes (PyTorch's ``transpose(0, 1)`` is
+``swapaxes(0, 1)``), ``repeat`` repeats elements (PyTorch's ``repeat`` tiles: ``tile`` here),
+``std``/``var`` divide by n (PyTorch's by n - 1 by default), ``max(axis)``/``min(axis)`` give
+the values only (the indices: ``argmax``/``argmin``), ``cumsum()`` without an axis runs over
+the flattened tensor. Names only PyTorch has (``gather``, ``scatter_add``, ``split``, ``chunk``,
+``narrow``, ``topk``, ``sort`` returning values and indices) keep PyTorch's meaning.
+
+``size`` is PyTorch's method: ``t.size()`` is the shape and ``t.size(dim)`` one side of it;
+the element count, NumPy's ``a.size``, is ``t.numel()``. ``t.size`` used as a number is a
+TypeError that says so (it cannot be both a number and a method without a callable int).
+
+The activations take PyTorch's arguments and defaults (``nn.functional.gelu(x, approximate=...)``
+is ``x.gelu(approximate=...)``) and are finite, with finite gradients and no overflow warnings,
+for inputs as large as +-1e3 (float32). Kinks take the gradient of the side ``clip`` gives
+(``hardtanh``, ``relu6`` at 6, ``hardswish`` at +-3: the inner side) or of the negative side
+at 0 (``relu6``, ``selu``), as ``relu`` and ``elu`` do.
+
+In-place writes (``add_`` and friends, ``+=``, ``.data`` and ``set_``) follow PyTorch's rules,
+so that its idioms do what they say:
+
+- ``with tl.no_grad(): p -= lr * p.grad`` updates ``p``'s array (Python rebinds ``p``
+  to the same tensor). Outside ``no_grad`` an in-place change of a leaf that requires
+  grad is refused: the graph could not see it.
+- In-place writes are not recorded in the graph: with gradients on, they are refused on
+  tensors that require grad or with an operand that does (write ``x = x + y`` there).
+- Every write is reported to the engine (``autograd.mark_written``), so that a backward
+  pass through a graph that saved the old values raises instead of mixing old and new.
+- ``t.data = array`` swaps in another array of the same shape, dtype and device (a
+  tensor's array is taken from it: ``p.data = p.data - lr * p.grad`` works);
+  ``t.set_(array)`` is the one way to change shape, dtype or device.
+
+How a Tensor meets Python numbers and NumPy:
+
+- ``float(t)``, ``int(t)``, ``round(t)`` and ``f"{t:.4f}"`` work on one-element tensors.
+- NumPy functions and ufuncs that have a Tensor counterpart (``np.exp(t)``,
+  ``np.mean(t, axis=0)``, ``arr + t``, ``np.concatenate([t, u])``) run it: the result
+  is a Tensor, in the graph. ``arr -= t`` writes into ``arr``. ``NUMPY_UFUNCS`` and
+  ``NUMPY_FUNCTIONS`` are the table they go through.
+- Any other NumPy function sees the values through ``__array__``, as with a PyTorch
+  tensor: allowed for a "cpu" tensor that does not require grad, a TypeError otherwise
+  (the gradient would be lost silently, or the data is on a device NumPy cannot read).
+  So NumPy never builds object arrays of Tensors.
 """
 from __future__ import annotations
 
+import contextlib
+import itertools
+import math
 import numbers
 import operator
+from typing import Any, NamedTuple
 
-import numpy as np  # dtypes and Python-scalar checks only; arrays come from the backend
+import numpy as np  # dtypes and host-side argument checks only; arrays come from the backend
 
 from . import autograd, backend, ops
-from .backend import xp_of
-from .checks import axes_arg, axis_arg, pytorch_kwargs, varargs
-from .inplace import InPlace, is_float
-from .interop import Interop
-from .math_methods import MathMethods
-from .shape_methods import ShapeMethods
-from .torch_names import TorchNames
+from .backend import is_float, xp_of
+from .checks import axes_arg, axis_arg, check_choice, check_int, check_real, pytorch_kwargs, varargs
+
+# The NumPy-protocol table (``__array_ufunc__``, ``__array_function__``): a Tensor method that
+# has a NumPy function's name is listed here, so that ``np.name(t)`` runs it.
+# NumPy ufunc name -> Tensor method (operands lifted to tensors first)
+NUMPY_UFUNCS = {
+    "add": "__add__", "subtract": "__sub__", "multiply": "__mul__", "divide": "__truediv__",
+    "power": "__pow__", "matmul": "matmul", "maximum": "maximum", "minimum": "minimum",
+    "negative": "__neg__", "absolute": "abs", "exp": "exp", "log": "log", "sqrt": "sqrt",
+    "tanh": "tanh", "arctan": "arctan", "equal": "__eq__", "not_equal": "__ne__",
+    "less": "__lt__", "less_equal": "__le__", "greater": "__gt__", "greater_equal": "__ge__",
+    "sin": "sin", "cos": "cos", "tan": "tan", "log1p": "log1p", "expm1": "expm1", "log2": "log2",
+    "exp2": "exp2", "square": "square", "floor": "floor", "ceil": "ceil", "trunc": "trunc", "rint": "round",
+    "sign": "sign",
+}
+# NumPy function name -> Tensor method taking the same arguments
+NUMPY_FUNCTIONS = {
+    "sum": "sum", "mean": "mean", "var": "var", "max": "max", "amax": "max", "min": "min",
+    "amin": "min", "argmax": "argmax", "argmin": "argmin", "reshape": "reshape",
+    "transpose": "transpose", "squeeze": "squeeze", "expand_dims": "unsqueeze", "clip": "clip",
+    "cumsum": "cumsum", "prod": "prod", "std": "std", "flip": "flip", "pad": "pad", "round": "round",
+    "take_along_axis": "take_along_axis", "tile": "tile", "tril": "tril", "triu": "triu",
+    "swapaxes": "swapaxes", "argsort": "argsort",
+}
+
+_LN2 = math.log(2)
+# SELU's constants (Klambauer et al. 2017), to PyTorch's precision
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+_SIZE_IS_A_METHOD = ("Tensor.size is PyTorch's method: t.size() is the shape, t.size(dim) one side of it; "
+                     "the element count (NumPy's a.size) is t.numel()")
 
 
-class Tensor(InPlace, Interop, MathMethods, ShapeMethods, TorchNames):
+class _Size:
+    """What ``t.size`` gives: PyTorch's method, which refuses to act as NumPy's element count."""
+
+    __slots__ = ("_shape",)
+
+    def __init__(self, tensor):
+        self._shape = tensor.shape
+
+    @pytorch_kwargs
+    def __call__(self, axis=None):
+        return self._shape if axis is None else self._shape[axis_arg(axis, len(self._shape))]
+
+    def __repr__(self):
+        return f"<method Tensor.size of a tensor of shape {self._shape}: {_SIZE_IS_A_METHOD}>"
+
+    def _refuse(self, *args):
+        raise TypeError(_SIZE_IS_A_METHOD)
+
+    # every use of a number: comparisons, truth, conversions, arithmetic, formatting
+    __eq__ = __ne__ = __lt__ = __le__ = __gt__ = __ge__ = __bool__ = __int__ = __float__ = __index__ = _refuse
+    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = __truediv__ = __rtruediv__ = _refuse
+    __floordiv__ = __rfloordiv__ = __mod__ = __pow__ = __format__ = _refuse
+    __hash__ = None
+
+
+class SortResult(NamedTuple):
+    """``(values, indices)`` of ``sort`` and ``topk``, as PyTorch's: unpack it or use the fields.
+    The values are in the graph; the indices (int64) are not."""
+
+    values: Any
+    indices: Any
+
+
+def _grid(xp, index, axis, shape):
+    """The integer-array index that picks ``index`` along ``axis`` of an array of ``shape``:
+    along every other axis its positions (all 0 where ``shape`` has 1 there, broadcasting)."""
+    grid = []
+    for a, n in enumerate(index.shape):
+        if a == axis:
+            grid.append(index)
+        else:
+            pos = xp.arange(n) if shape[a] == n else xp.zeros(n, dtype=index.dtype)
+            grid.append(pos.reshape((1,) * a + (n,) + (1,) * (index.ndim - a - 1)))
+    return tuple(grid)
+
+
+def _pad_widths(pad_width, shape):
+    """``pad_width`` as one (before, after) pair of ints >= 0 per axis, from NumPy's forms (an
+    int, one pair, one pair per axis) or a dict {axis: pair} naming only the padded axes."""
+    if isinstance(pad_width, dict):
+        pairs = [(0, 0)] * len(shape)
+        for a, pair in pad_width.items():
+            pairs[axis_arg(a, len(shape))] = pair
+        pad_width = pairs
+    try:
+        widths = np.broadcast_to(np.asarray(pad_width), (len(shape), 2))
+    except ValueError:
+        raise ValueError(f"pad: pad_width {pad_width!r} does not fit a tensor of shape {shape}: give an int, "
+                         "a (before, after) pair, one pair per axis or a dict {axis: pair}") from None
+    if widths.dtype.kind not in "iu" or (widths < 0).any():
+        raise ValueError(f"pad: pad_width must be integers >= 0, got {pad_width!r}")
+    return tuple((int(b), int(a)) for b, a in widths)
+
+
+def _values(a):
+    """``a`` with every tensor (also inside lists and tuples) replaced by its array."""
+    if isinstance(a, Tensor):
+        return a.__array__()
+    if isinstance(a, (list, tuple)):
+        return type(a)(_values(x) for x in a)
+    if isinstance(a, dict):
+        return {k: _values(v) for k, v in a.items()}
+    return a
+
+
+class Tensor:
     """An n-dimensional array with reverse-mode automatic differentiation.
 
     ``Tensor(data, requires_grad=False, dtype=None, device=None)``: ``data`` is a
@@ -35,8 +191,13 @@ class Tensor(InPlace, Interop, MathMethods, ShapeMethods, TorchNames):
     float tensor takes the float's dtype (NumPy would give float64 for float32 with
     int64), and ``/`` of two integer tensors gives the default float (float32).
     Two floats give the wider one, as in both.
+
+    The methods come in sections: construction and properties, arithmetic, elementwise
+    math, activations, reductions, movement and shape, indexing and sorting, matmul,
+    conversion, in-place writes, Python and NumPy protocols.
     """
 
+    # ---------------------------------------------------------------- construction and properties
     __slots__ = ("__weakref__", "_ctx", "_data", "device", "grad", "requires_grad")
 
     def __init__(self, data, requires_grad=False, dtype=None, device=None):
@@ -60,13 +221,22 @@ class Tensor(InPlace, Interop, MathMethods, ShapeMethods, TorchNames):
         out.requires_grad = ctx is not None
         return out
 
-    # ------------------------------------------------------------ attributes
     # attrgetter: read in C, these are the most used attributes of all
     shape = property(operator.attrgetter("_data.shape"), doc="The shape, a tuple of ints.")
     ndim = property(operator.attrgetter("_data.ndim"), doc="The number of axes.")
     dtype = property(operator.attrgetter("_data.dtype"), doc="The NumPy dtype of the elements.")
     is_leaf = property(lambda self: self._ctx is None, doc="True unless made by an op that records a graph.")
-    T = property(lambda self: self.transpose(), doc="The axes reversed, as NumPy's ``a.T``.")
+
+    size = property(_Size, doc="PyTorch's method: ``t.size()`` is the shape (a tuple), ``t.size(dim)`` "
+                               "one side. The element count (NumPy's ``a.size``) is ``t.numel()``.")
+
+    def numel(self):
+        """The number of elements (NumPy's ``a.size``)."""
+        return self._data.size
+
+    def dim(self):
+        """The number of axes (``ndim``)."""
+        return self._data.ndim
 
     def __repr__(self):
         body = np.array2string(self.numpy(), separator=", ", prefix="Tensor(")
@@ -90,21 +260,6 @@ class Tensor(InPlace, Interop, MathMethods, ShapeMethods, TorchNames):
 
     __hash__ = object.__hash__  # tensors are dict keys (optimizer state) despite __eq__
 
-    def item(self):
-        """The one element as a Python number."""
-        if self._data.size != 1:
-            raise ValueError(f"item() needs a tensor of one element, got shape {self.shape}")
-        return self._data.item()
-
-    def numpy(self) -> np.ndarray:
-        """The values as a host NumPy array (a copy for "cuda")."""
-        return backend.to_numpy(self._data)
-
-    def tolist(self):
-        """The values as (nested) Python lists."""
-        return self.numpy().tolist()
-
-    # ------------------------------------------------------------ autograd
     def requires_grad_(self, requires_grad=True):
         """Mark this tensor (a leaf) as one whose gradient ``backward()`` computes; float only."""
         if requires_grad and not is_float(self.dtype):
@@ -115,12 +270,6 @@ class Tensor(InPlace, Interop, MathMethods, ShapeMethods, TorchNames):
     def detach(self):
         """The same data, cut from the graph."""
         return Tensor._wrap(self._data, self.device)
-
-    def to(self, device):
-        """A copy on ``device`` (self if already there). The copy is a new leaf."""
-        if device == self.device:
-            return self
-        return Tensor(self._data, requires_grad=self.requires_grad, device=device)
 
     def backward(self, grad=None, retain_graph=False):
         """Accumulate the gradient of this tensor into ``.grad`` of every leaf that requires grad.
@@ -146,7 +295,7 @@ class Tensor(InPlace, Interop, MathMethods, ShapeMethods, TorchNames):
         """Drop the gradient (``grad = None``)."""
         self.grad = None
 
-    # ------------------------------------------------------------ operators
+    # ---------------------------------------------------------------- arithmetic
     def _lift(self, other):
         """``other`` as a tensor. A Python/NumPy scalar takes this tensor's dtype if that is a float
         (no float64 promotion) or of the scalar's kind; else float32 for floats, int64 for ints."""
@@ -192,8 +341,29 @@ class Tensor(InPlace, Interop, MathMethods, ShapeMethods, TorchNames):
     def __pow__(self, other): return self._binary(ops.Pow, other)
     def __rpow__(self, other): return self._binary(ops.Pow, other, True)
     def __neg__(self): return ops.Neg.apply(self)
-    def __matmul__(self, other): return self.matmul(other)
-    def __rmatmul__(self, other): return self._lift(other).matmul(self)
+
+    def add(self, other, alpha=1):
+        """self + alpha * other."""
+        return self + (other if alpha == 1 else other * alpha)
+
+    def sub(self, other, alpha=1):
+        """self - alpha * other."""
+        return self - (other if alpha == 1 else other * alpha)
+
+    def mul(self, other):
+        """self * other."""
+        return self * other
+
+    def div(self, other, rounding_mode=None):
+        """self / other (true division); ``rounding_mode`` "trunc" or "floor" rounds the quotient
+        (which keeps the division's float dtype; its gradient is 0)."""
+        check_choice("div", "rounding_mode", rounding_mode, (None, "trunc", "floor"))
+        q = self / other
+        return q if rounding_mode is None else getattr(q, rounding_mode)()
+
+    def pow(self, exponent):
+        """self ** exponent."""
+        return self ** exponent
 
     def _compare(self, other, op):
         other = self._lift(other)
@@ -208,17 +378,85 @@ class Tensor(InPlace, Interop, MathMethods, ShapeMethods, TorchNames):
     def __gt__(self, other): return self._compare(other, operator.gt)
     def __ge__(self, other): return self._compare(other, operator.ge)
 
-    def matmul(self, other):
-        """``self @ other`` with NumPy's rules (1-D operands, broadcast batch axes)."""
-        x, y = self._pair(other)
-        if x.ndim == 0 or y.ndim == 0:
-            raise ValueError(f"matmul: 0-d operands are not allowed (shapes {x.shape} and {y.shape})")
-        k_y = y.shape[0] if y.ndim == 1 else y.shape[-2]
-        if x.shape[-1] != k_y:
-            raise ValueError(f"matmul: shapes {x.shape} and {y.shape} do not align ({x.shape[-1]} != {k_y})")
-        return ops.Matmul.apply(x, y)
+    def eq(self, other):
+        """self == other (a bool tensor)."""
+        return self == other
 
-    # ------------------------------------------------------------ elementwise
+    def ne(self, other):
+        """self != other (a bool tensor)."""
+        return self != other
+
+    def lt(self, other):
+        """self < other (a bool tensor)."""
+        return self < other
+
+    def le(self, other):
+        """self <= other (a bool tensor)."""
+        return self <= other
+
+    def gt(self, other):
+        """self > other (a bool tensor)."""
+        return self > other
+
+    def ge(self, other):
+        """self >= other (a bool tensor)."""
+        return self >= other
+
+    # ---------------------------------------------------------------- elementwise math
+    def exp(self):
+        """e^x; d/dx = e^x."""
+        return ops.Exp.apply(self)
+
+    def log(self):
+        """ln x; d/dx = 1 / x."""
+        return ops.Log.apply(self)
+
+    def sqrt(self):
+        """sqrt(x); d/dx = 1 / (2 sqrt(x))."""
+        return ops.Sqrt.apply(self)
+
+    def abs(self):
+        """|x|; the gradient is sign(x), 0 at 0."""
+        return ops.Abs.apply(self)
+
+    __abs__ = abs
+
+    def sin(self):
+        """sin x; d/dx = cos x."""
+        return ops.Sin.apply(self)
+
+    def cos(self):
+        """cos x; d/dx = -sin x."""
+        return ops.Cos.apply(self)
+
+    def tan(self):
+        """tan x; d/dx = 1 + tan^2 x."""
+        return ops.Tan.apply(self)
+
+    def log1p(self):
+        """log(1 + x), accurate for tiny x."""
+        return ops.Log1p.apply(self)
+
+    def expm1(self):
+        """e^x - 1, accurate for tiny x."""
+        return ops.Expm1.apply(self)
+
+    def log2(self):
+        """log2 x = ln x / ln 2."""
+        return self.log() * (1 / _LN2)
+
+    def exp2(self):
+        """2^x = e^(x ln 2)."""
+        return (self * _LN2).exp()
+
+    def rsqrt(self):
+        """1 / sqrt(x)."""
+        return self ** -0.5
+
+    def square(self):
+        """x * x."""
+        return self * self
+
     def maximum(self, other):
         """Elementwise maximum (broadcast); ties share the gradient equally."""
         return self._binary(ops.Maximum, other)
@@ -242,25 +480,128 @@ class Tensor(InPlace, Interop, MathMethods, ShapeMethods, TorchNames):
         out = self if lo is None else where(self < lo, lo, self)
         return out if hi is None else where(out > hi, hi, out)
 
-    def astype(self, dtype):
-        """A cast; between float dtypes it is differentiable (gradients are cast back to
-        this tensor's dtype), to int or bool it is cut from the graph."""
-        dtype = np.dtype(dtype)
-        if dtype == self.dtype:
+    def clamp(self, min=None, max=None):  # PyTorch's names, shadowing the builtins here only
+        """``clip(min, max)``: values limited to [min, max], either may be None."""
+        return self.clip(min, max)
+
+    def floor(self):
+        """The largest integer <= x, same dtype (an integer tensor is returned as it is). Gradient 0."""
+        return self._rounding("floor")
+
+    def ceil(self):
+        """The smallest integer >= x, same dtype (an integer tensor is returned as it is). Gradient 0."""
+        return self._rounding("ceil")
+
+    def trunc(self):
+        """x rounded towards 0, same dtype (an integer tensor is returned as it is). Gradient 0."""
+        return self._rounding("trunc")
+
+    def round(self, decimals=0):
+        """x rounded to ``decimals`` digits, halves to even (as NumPy and PyTorch: 0.5 -> 0, 1.5 -> 2).
+        Gradient 0 everywhere. (Python's ``round(t)`` gives a number, for one-element tensors.)"""
+        return self._rounding("round", decimals)
+
+    def sign(self):
+        """-1, 0 or 1 as x is negative, 0 or positive (same dtype). Gradient 0 everywhere."""
+        return ops.Rounding.apply(self, fn="sign")
+
+    def _rounding(self, fn, decimals=0):
+        if not is_float(self.dtype) and decimals >= 0:  # whole numbers already, as PyTorch keeps them
             return self
-        if not is_float(dtype):
-            return Tensor._wrap(self._data.astype(dtype), self.device)
-        return ops.Cast.apply(self, dtype=dtype)
+        return ops.Rounding.apply(self, fn=fn, decimals=decimals)
 
-    def float(self):
-        """``astype(float32)``."""
-        return self.astype(np.float32)
+    # ---------------------------------------------------------------- activations
+    def sigmoid(self):
+        """1 / (1 + e^-x), computed so that it never overflows."""
+        return ops.Sigmoid.apply(self)
 
-    def double(self):
-        """``astype(float64)``."""
-        return self.astype(np.float64)
+    def tanh(self):
+        """tanh x; d/dx = 1 - tanh^2 x."""
+        return ops.Tanh.apply(self)
 
-    # ------------------------------------------------------------ reductions
+    def arctan(self):
+        """arctan x; d/dx = 1 / (1 + x^2)."""
+        return ops.Arctan.apply(self)
+
+    def relu(self):
+        """max(x, 0); the gradient at 0 is 0."""
+        return ops.ReLU.apply(self)
+
+    def leaky_relu(self, negative_slope=0.01):
+        """x for x > 0, else ``negative_slope`` x."""
+        # float(): a NumPy float64 slope would otherwise promote a float32 tensor
+        return ops.LeakyReLU.apply(self, slope=float(negative_slope))
+
+    def elu(self, alpha=1.0):
+        """x for x > 0, else alpha (e^x - 1)."""
+        return ops.ELU.apply(self, alpha=float(alpha))
+
+    def binary_step(self):
+        """1 for x >= 0, else 0; its gradient is 0 everywhere."""
+        return ops.BinaryStep.apply(self)
+
+    def softplus(self, beta=1.0, threshold=20.0):
+        """(1/beta) log(1 + e^(beta x)), a smooth relu, and x itself where beta x > ``threshold``
+        (PyTorch's defaults); d/dx = sigmoid(beta x). ``beta`` > 0."""
+        beta = check_real("softplus", "beta", beta, 0.0, low_open=True)
+        threshold = check_real("softplus", "threshold", threshold)
+        return ops.Softplus.apply(self, beta=beta, threshold=threshold)
+
+    def gelu(self, approximate="none"):
+        """x Phi(x), Phi the standard normal CDF (Hendrycks and Gimpel); ``approximate="tanh"``:
+        0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), as PyTorch's."""
+        check_choice("gelu", "approximate", approximate, ("none", "tanh"))
+        return (ops.GELU if approximate == "none" else ops.GELUTanh).apply(self)
+
+    def silu(self):
+        """x sigmoid(x), also called swish."""
+        return ops.SiLU.apply(self)
+
+    swish = silu
+
+    def mish(self):
+        """x tanh(softplus(x)) (Misra 2019)."""
+        return ops.Mish.apply(self)
+
+    def hardtanh(self, min_val=-1.0, max_val=1.0):
+        """x limited to [min_val, max_val] (``clip``, whose gradient passes where min_val <= x <= max_val)."""
+        lo, hi = check_real("hardtanh", "min_val", min_val), check_real("hardtanh", "max_val", max_val)
+        if lo > hi:
+            raise ValueError(f"hardtanh: min_val must be <= max_val, got min_val={min_val!r}, "
+                             f"max_val={max_val!r}")
+        return self.clip(lo, hi)
+
+    def relu6(self):
+        """min(max(0, x), 6); gradient 0 at 0 (as relu) and 1 at 6 (as clip)."""
+        return self.relu().clip(None, 6.0)
+
+    def softsign(self):
+        """x / (1 + |x|)."""
+        return self / (1 + self.abs())
+
+    def celu(self, alpha=1.0):
+        """x for x > 0, else alpha (e^(x / alpha) - 1), i.e. alpha elu(x / alpha); ``alpha`` > 0.
+        Continuously differentiable (slope 1 on both sides of 0)."""
+        alpha = check_real("celu", "alpha", alpha, 0.0, low_open=True)
+        return self.elu() if alpha == 1.0 else (self * (1 / alpha)).elu() * alpha
+
+    def selu(self):
+        """scale elu(x, alpha) with PyTorch's alpha = 1.6733 and scale = 1.0507 (self-normalizing)."""
+        return self.elu(_SELU_ALPHA) * _SELU_SCALE
+
+    def hardswish(self):
+        """x min(max(0, x + 3), 6) / 6 (MobileNetV3's); d/dx = 0 below -3, x/3 + 1/2 in [-3, 3], 1 above."""
+        return self * ((self + 3).clip(0.0, 6.0) * (1 / 6))
+
+    @pytorch_kwargs
+    def softmax(self, axis=-1):
+        return (self - self.logsumexp(axis, keepdims=True)).exp()
+
+    @pytorch_kwargs
+    def log_softmax(self, axis=-1):
+        return self - self.logsumexp(axis, keepdims=True)
+
+    # ---------------------------------------------------------------- reductions
     @pytorch_kwargs
     def sum(self, axis=None, keepdims=False):
         """Sum over ``axis`` (int, tuple or None for all), NumPy's ``keepdims``."""
@@ -284,6 +625,12 @@ class Tensor(InPlace, Interop, MathMethods, ShapeMethods, TorchNames):
         d = self - self.mean(axes, keepdims=True)
         return self._divide_by_count((d * d).sum(axes, keepdims=keepdims), axes, ddof)
 
+    @pytorch_kwargs(correction="ddof")
+    def std(self, axis=None, keepdims=False, ddof=0):
+        """sqrt(var(x)): by default divided by n, as NumPy's (PyTorch's default is n - 1:
+        ``std(ddof=1)`` or ``correction=1``). Its gradient is infinite where it is 0."""
+        return self.var(axis, keepdims=keepdims, ddof=ddof).sqrt()
+
     @pytorch_kwargs
     def max(self, axis=None, keepdims=False):
         """Maximum (values only; PyTorch's max(dim) adds indices: argmax); ties share the gradient."""
@@ -297,6 +644,12 @@ class Tensor(InPlace, Interop, MathMethods, ShapeMethods, TorchNames):
         return -(-self).max(axis, keepdims)
 
     @pytorch_kwargs
+    def prod(self, axis=None, keepdims=False):
+        """Product over ``axis`` (int, tuple or None for all); its gradient is exact where
+        elements are 0."""
+        return ops.Prod.apply(self, axis=axes_arg(axis, self.ndim), keepdims=keepdims)
+
+    @pytorch_kwargs
     def logsumexp(self, axis=None, keepdims=False):
         """log(sum(exp(x))) = m + log(sum(exp(x - m))) with m = max(x), so it never overflows."""
         axes, xp = axes_arg(axis, self.ndim), xp_of(self._data)
@@ -306,17 +659,58 @@ class Tensor(InPlace, Interop, MathMethods, ShapeMethods, TorchNames):
         return out if keepdims else out.reshape(ops._reduced_shape(self.shape, axes))
 
     @pytorch_kwargs
-    def softmax(self, axis=-1):
-        return (self - self.logsumexp(axis, keepdims=True)).exp()
+    def norm(self, p=2, axis=None, keepdims=False):
+        """The vector p-norm of the elements over ``axis`` (all by default): p = 2 (or "fro"),
+        1, inf (max |x|) or -inf (min |x|). Over several axes it is the norm of their elements
+        together (PyTorch's ``vector_norm``), not NumPy's matrix norm. At 0 the gradient is 0."""
+        axes = axes_arg(axis, self.ndim)
+        if isinstance(p, bool) or p not in (2, "fro", 1, math.inf, -math.inf):
+            raise ValueError(f"norm: p must be 1, 2, inf, -inf or 'fro', got {p!r}")
+        if p in (2, "fro"):
+            return ops.Norm2.apply(self, axis=axes, keepdims=keepdims)
+        if p == 1:
+            return self.abs().sum(axes, keepdims=keepdims)
+        return self.abs().max(axes, keepdims) if p > 0 else self.abs().min(axes, keepdims)
 
     @pytorch_kwargs
-    def log_softmax(self, axis=-1):
-        return self - self.logsumexp(axis, keepdims=True)
+    def cumsum(self, axis=None):
+        """Running sum along ``axis``; without one, of the flattened tensor (NumPy's default;
+        PyTorch requires ``dim``)."""
+        if axis is None:
+            return self.reshape(-1).cumsum(0)
+        return ops.Cumsum.apply(self, axis=axis_arg(axis, self.ndim))
 
-    # ------------------------------------------------------------ shape
+    @pytorch_kwargs
+    def argmax(self, axis=None, keepdims=False):
+        """Index (int64) of the maximum along ``axis``, or in the flattened tensor; the first
+        one on ties. Not differentiable."""
+        return self._arg("argmax", axis, keepdims)
+
+    @pytorch_kwargs
+    def argmin(self, axis=None, keepdims=False):
+        """Index (int64) of the minimum along ``axis``, or in the flattened tensor; the first
+        one on ties. Not differentiable."""
+        return self._arg("argmin", axis, keepdims)
+
+    def _arg(self, fn, axis, keepdims):
+        if self._data.size == 0:
+            raise ValueError(f"{fn} of an empty tensor of shape {self.shape}")
+        axis = None if axis is None else axis_arg(axis, self.ndim)
+        xp = xp_of(self._data)  # xp, and asarray: NumPy gives a scalar for axis=None
+        return self._wrap(xp.asarray(getattr(xp, fn)(self._data, axis, keepdims=keepdims)), self.device)
+
+    # ---------------------------------------------------------------- movement and shape
     def reshape(self, *shape):
         """The same elements in ``shape`` (ints or a tuple; one may be -1)."""
         return ops.Reshape.apply(self, shape=varargs(shape))
+
+    def view(self, *shape):
+        """``reshape`` (PyTorch's name; here it never fails for memory layout: it may copy)."""
+        return self.reshape(*shape)
+
+    def view_as(self, other):
+        """``reshape(other.shape)``."""
+        return self.reshape(other.shape)
 
     def permute(self, *axes):
         """The axes reordered: output axis i is input axis ``axes[i]``."""
@@ -330,6 +724,15 @@ class Tensor(InPlace, Interop, MathMethods, ShapeMethods, TorchNames):
     def transpose(self, *axes):
         """Reverse the axes, or permute them as given: NumPy's meaning (PyTorch's swaps two: swapaxes)."""
         return self.permute(*axes) if axes else self.permute(tuple(reversed(range(self.ndim))))
+
+    T = property(lambda self: self.transpose(), doc="The axes reversed, as NumPy's ``a.T``.")
+
+    def swapaxes(self, axis1, axis2):
+        """Exchange two axes (NumPy's swapaxes; PyTorch's ``transpose(dim0, dim1)``)."""
+        a, b = axis_arg(axis1, self.ndim), axis_arg(axis2, self.ndim)
+        axes = list(range(self.ndim))
+        axes[a], axes[b] = b, a
+        return self.permute(axes)
 
     @pytorch_kwargs
     def squeeze(self, axis=None):
@@ -347,6 +750,147 @@ class Tensor(InPlace, Interop, MathMethods, ShapeMethods, TorchNames):
         axis = axis_arg(axis, self.ndim + 1)
         return self.reshape(self.shape[:axis] + (1,) + self.shape[axis:])
 
+    @pytorch_kwargs
+    def flatten(self, start_axis=0, end_axis=-1):
+        """Merge the axes from ``start_axis`` to ``end_axis`` (both included) into one; ``flatten(1)``
+        keeps the batch axis. A 0-d tensor becomes 1-d."""
+        if self.ndim == 0:
+            return self.reshape(1)
+        start, end = axis_arg(start_axis, self.ndim), axis_arg(end_axis, self.ndim)
+        if start > end:
+            raise ValueError(f"flatten: start_axis {start_axis} comes after end_axis {end_axis} for a "
+                             f"tensor of shape {self.shape}")
+        shape = self.shape
+        return self.reshape(shape[:start] + (math.prod(shape[start:end + 1]),) + shape[end + 1:])
+
+    def expand(self, *shape):
+        """Broadcast to ``shape`` (NumPy's rules: new axes in front; a side of 1 repeats); -1
+        keeps a side, as in PyTorch. No copy; the gradient is summed back."""
+        shape = varargs(shape)
+        lead = len(shape) - self.ndim
+        target = tuple(self.shape[i - lead] if n == -1 and i >= lead else n for i, n in enumerate(shape))
+        sizes_ok = all(not isinstance(n, bool) and isinstance(n, numbers.Integral) and n >= 0 for n in target)
+        if lead < 0 or not sizes_ok or any(m not in (1, n) for m, n in zip(self.shape, target[lead:])):
+            raise ValueError(f"expand: cannot broadcast a tensor of shape {self.shape} to {shape}: each side "
+                             "must equal the tensor's or the tensor's must be 1 (-1 keeps it; new axes "
+                             "go in front)")
+        return ops.Expand.apply(self, shape=target)
+
+    broadcast_to = expand
+
+    def expand_as(self, other):
+        """``expand(other.shape)``."""
+        return self.expand(other.shape)
+
+    @pytorch_kwargs(dims="axis")
+    def flip(self, axis=None):
+        """The elements in reverse order along ``axis`` (int or tuple; None: every axis)."""
+        return ops.Flip.apply(self, axis=axes_arg(axis, self.ndim))
+
+    def pad(self, pad_width, mode="constant", constant_values=0):
+        """NumPy's ``pad`` with a constant: ``pad_width`` is an int, a (before, after) pair, one pair
+        per axis, or a dict {axis: (before, after)} for some axes. (PyTorch's ``F.pad`` lists
+        pairs from the last axis backwards, flattened.)"""
+        check_choice("pad", "mode", mode, ("constant",))
+        check_real("pad", "constant_values", constant_values, finite=False)
+        return ops.Pad.apply(self, widths=_pad_widths(pad_width, self.shape), value=constant_values)
+
+    @pytorch_kwargs(diagonal="k")
+    def tril(self, k=0):
+        """The lower triangle of the last two axes: elements (i, j) with j <= i + k, 0 elsewhere."""
+        return self._triangle("tril", k)
+
+    @pytorch_kwargs(diagonal="k")
+    def triu(self, k=0):
+        """The upper triangle of the last two axes: elements (i, j) with j >= i + k, 0 elsewhere."""
+        return self._triangle("triu", k)
+
+    def _triangle(self, op, k):
+        if self.ndim < 2:
+            raise ValueError(f"{op}: needs a matrix or a batch of them (2 or more axes), got shape "
+                             f"{self.shape}")
+        k, xp, (rows, cols) = check_int(op, "k", k, low=None), xp_of(self._data), self.shape[-2:]
+        keep = xp.tri(rows, cols, k, dtype=bool) if op == "tril" else ~xp.tri(rows, cols, k - 1, dtype=bool)
+        return ops.Where.apply(self, self._lift(0), cond=keep)
+
+    @pytorch_kwargs
+    def narrow(self, axis, start, length):
+        """``length`` elements from ``start`` along ``axis`` (PyTorch's narrow; a basic slice)."""
+        axis = axis_arg(axis, self.ndim)
+        n = self.shape[axis]
+        start = check_int("narrow", "start", start, low=-n, high=n)
+        start += n if start < 0 else 0
+        length = check_int("narrow", "length", length, low=0, high=n - start)
+        return ops.Slice.apply(self, index=(slice(None),) * axis + (slice(start, start + length),))
+
+    @pytorch_kwargs
+    def split(self, split_size_or_sections, axis=0):
+        """Pieces along ``axis``, PyTorch's meaning: an int is the size of each piece (the last may
+        be smaller), a list the sizes of the pieces. (``numpy.split``'s int is the number of
+        pieces and its list the cut points.) Returns a tuple of tensors."""
+        axis = axis_arg(axis, self.ndim)
+        n, s = self.shape[axis], split_size_or_sections
+        if isinstance(s, numbers.Integral):
+            s = check_int("split", "split_size_or_sections", s)
+            sizes = [min(s, n - i) for i in range(0, n, s)] or [0]
+        else:
+            sizes = [check_int("split", "split_size_or_sections", k, low=0) for k in s]
+            if sum(sizes) != n:
+                raise ValueError(f"split: sizes {sizes} add up to {sum(sizes)}, not to {n}, the size of axis "
+                                 f"{axis} of shape {self.shape}")
+        starts = itertools.accumulate([0] + sizes)
+        return tuple(self.narrow(axis, start, k) for start, k in zip(starts, sizes))
+
+    @pytorch_kwargs
+    def chunk(self, chunks, axis=0):
+        """At most ``chunks`` pieces of equal size along ``axis`` (the last may be smaller), as
+        PyTorch's chunk: ``split(ceil(n / chunks))``."""
+        chunks = check_int("chunk", "chunks", chunks)
+        return self.split(max(1, -(-self.shape[axis_arg(axis, self.ndim)] // chunks)), axis)
+
+    @pytorch_kwargs
+    def repeat(self, repeats, *clash, axis=None):
+        """Each element repeated ``repeats`` times (an int, or one count per element) along
+        ``axis``, or in the flattened tensor: NumPy's ``repeat``, PyTorch's ``repeat_interleave``.
+        PyTorch's ``t.repeat(2, 3)`` tiles: ``t.tile(2, 3)`` here; so the axis is keyword-only,
+        and a second positional argument is a TypeError that says this."""
+        if clash:
+            raise TypeError(f"repeat: got {(repeats, *clash)}: this is NumPy's repeat (each element "
+                            "repeated; give the axis as axis=); PyTorch's t.repeat(2, 3) tiles, "
+                            "t.tile(2, 3) here")
+        if axis is None:
+            return self.reshape(-1).repeat(repeats, axis=0)
+        axis = axis_arg(axis, self.ndim)
+        counts = repeats.tolist() if isinstance(repeats, Tensor) else repeats
+        counts = [counts] if isinstance(counts, numbers.Integral) else list(counts)
+        counts = [check_int("repeat", "repeats", k, low=0) for k in counts]
+        n, shape = self.shape[axis], self.shape
+        if len(counts) == 1:  # the same count for all: broadcast a new axis, no gather
+            wide = self.unsqueeze(axis + 1).expand(shape[:axis + 1] + (counts[0],) + shape[axis + 1:])
+            return wide.reshape(shape[:axis] + (n * counts[0],) + shape[axis + 1:])
+        if len(counts) != n:
+            raise ValueError(f"repeat: {len(counts)} counts for the {n} elements along axis {axis} of "
+                             f"shape {shape}")
+        return self[(slice(None),) * axis + (np.repeat(np.arange(n), counts),)]
+
+    @pytorch_kwargs
+    def repeat_interleave(self, repeats, axis=None):
+        """PyTorch's name for NumPy's ``repeat``: each element repeated along ``axis``."""
+        return self.repeat(repeats, axis=axis)
+
+    def tile(self, *reps):
+        """The tensor repeated as a whole ``reps[k]`` times along axis k (``numpy.tile``, PyTorch's
+        ``tile`` and ``repeat``); ``reps`` shorter than the shape is padded with 1s in front, longer
+        adds axes in front."""
+        reps = tuple(check_int("tile", "reps", r, low=0) for r in varargs(reps))
+        d = max(len(reps), self.ndim)
+        reps, x = (1,) * (d - len(reps)) + reps, self.reshape((1,) * (d - self.ndim) + self.shape)
+        # (n0, n1) -> (1, n0, 1, n1) -> broadcast to (r0, n0, r1, n1) -> (r0 n0, r1 n1)
+        spread = x.reshape(tuple(v for n in x.shape for v in (1, n)))
+        spread = spread.expand(tuple(v for r, n in zip(reps, x.shape) for v in (r, n)))
+        return spread.reshape(tuple(r * n for r, n in zip(reps, x.shape)))
+
+    # ---------------------------------------------------------------- indexing and sorting
     def __getitem__(self, index):
         """NumPy indexing; integer-array indices may repeat (their gradients accumulate)."""
         items = index if isinstance(index, tuple) else (index,)
@@ -359,6 +903,319 @@ class Tensor(InPlace, Interop, MathMethods, ShapeMethods, TorchNames):
         if isinstance(i, list) or backend.device_of(i) not in (None, self.device):
             return backend.to_device(i, self.device)
         return i
+
+    def _index(self, op, index, axis):
+        """``index`` (tensor, array or list) as an integer array on this tensor's device with as
+        many axes, its values in [-n, n) for the n elements along ``axis``, made >= 0."""
+        idx = backend.to_device(index._data if isinstance(index, Tensor) else index, self.device)
+        if idx.dtype.kind not in "iu":
+            raise TypeError(f"{op}: index must hold integers, got dtype {idx.dtype}")
+        if idx.ndim != self.ndim:
+            raise ValueError(f"{op}: index of shape {idx.shape} for a tensor of shape {self.shape}: they "
+                             "need the same number of axes")
+        n = self.shape[axis]
+        if idx.size and (int(idx.min()) < -n or int(idx.max()) >= n):
+            bad = int(idx.min()) if int(idx.min()) < -n else int(idx.max())
+            raise IndexError(f"{op}: index {bad} is out of range for axis {axis} of size {n} "
+                             f"(shape {self.shape})")
+        return idx % n if n else idx
+
+    @pytorch_kwargs
+    def take_along_axis(self, indices, axis):
+        """``numpy.take_along_axis``: out[..., i, ...] = x[..., indices[..., i, ...], ...] along
+        ``axis`` (None: of the flattened tensor); ``indices`` broadcasts against the tensor on the
+        other axes. Repeated indices accumulate their gradients."""
+        if axis is None:
+            return self.reshape(-1).take_along_axis(indices, 0)
+        axis = axis_arg(axis, self.ndim)
+        idx = self._index("take_along_axis", indices, axis)
+        pairs = [(m, n) for a, (m, n) in enumerate(zip(idx.shape, self.shape)) if a != axis]
+        if any(m != n and 1 not in (m, n) for m, n in pairs):
+            raise ValueError(f"take_along_axis: indices of shape {idx.shape} do not broadcast against shape "
+                             f"{self.shape} outside axis {axis}")
+        shape = tuple(m if a == axis or n == 1 else n for a, (m, n) in enumerate(zip(idx.shape, self.shape)))
+        xp = xp_of(idx)
+        return ops.Gather.apply(self, grid=_grid(xp, xp.broadcast_to(idx, shape), axis, self.shape))
+
+    @pytorch_kwargs
+    def gather(self, axis, index):
+        """PyTorch's gather: out[i][j] = x[index[i][j]][j] for axis 0 (likewise for others); ``index``
+        has as many axes as the tensor and no side larger than it outside ``axis`` (no broadcasting)."""
+        axis = axis_arg(axis, self.ndim)
+        idx = self._index("gather", index, axis)
+        self._check_fits("gather", "index", idx.shape, self.shape, axis)
+        return ops.Gather.apply(self, grid=_grid(xp_of(idx), idx, axis, idx.shape))
+
+    @pytorch_kwargs
+    def scatter_add(self, axis, index, src):
+        """PyTorch's scatter_add: a copy of the tensor with out[index[i][j]][j] += src[i][j] for
+        axis 0 (likewise for others), repeated indices accumulating. ``index`` fits inside ``src``
+        and, outside ``axis``, inside the tensor; ``src`` has the tensor's dtype. Differentiable in
+        both the tensor and ``src``."""
+        axis = axis_arg(axis, self.ndim)
+        idx = self._index("scatter_add", index, axis)
+        src = self._lift(src)
+        if src.dtype != self.dtype or src.ndim != self.ndim:
+            raise TypeError(f"scatter_add: src of shape {src.shape} and dtype {src.dtype} for a tensor of "
+                            f"shape {self.shape} and dtype {self.dtype}: it needs the same dtype and number "
+                            "of axes")
+        self._check_fits("scatter_add", "index", idx.shape, src.shape, None)
+        self._check_fits("scatter_add", "index", idx.shape, self.shape, axis)
+        if src.shape != idx.shape:
+            src = ops.Slice.apply(src, index=tuple(slice(0, m) for m in idx.shape))
+        return ops.ScatterAdd.apply(self, src, grid=_grid(xp_of(idx), idx, axis, idx.shape))
+
+    @staticmethod
+    def _check_fits(op, name, shape, outer, axis):
+        if any(m > n for a, (m, n) in enumerate(zip(shape, outer)) if a != axis):
+            raise ValueError(f"{op}: {name} of shape {shape} does not fit inside shape {outer}"
+                             + ("" if axis is None else f" outside axis {axis}"))
+
+    def _argsort(self, axis, descending):
+        """Stable sorting indices along ``axis``; descending keeps equal elements in their order."""
+        xp = xp_of(self._data)
+        # CuPy's sort is always stable, and older CuPy takes no ``kind``
+        kind = {} if self.device == "cuda" else {"kind": "stable"}
+        if not descending:
+            return xp.argsort(self._data, axis=axis, **kind)
+        # a stable ascending sort of the reversed values, reversed: descending, ties in order
+        flipped = xp.argsort(xp.flip(self._data, axis), axis=axis, **kind)
+        return xp.flip(self.shape[axis] - 1 - flipped, axis)
+
+    @pytorch_kwargs
+    def argsort(self, axis=-1, descending=False):
+        """Indices (int64) that sort the tensor along ``axis``; stable (equal elements keep their
+        order). Not differentiable."""
+        return self._wrap(self._argsort(axis_arg(axis, self.ndim), descending), self.device)
+
+    @pytorch_kwargs
+    def sort(self, axis=-1, descending=False, stable=True):
+        """``SortResult(values, indices)`` along ``axis``, as PyTorch's sort (NumPy's ``ndarray.sort``
+        sorts in place; ``t.sort().values`` is ``numpy.sort``). The sort is always stable (``stable``
+        is accepted for PyTorch). The values are differentiable, the indices are not."""
+        axis = axis_arg(axis, self.ndim)
+        idx = self._argsort(axis, descending)
+        values = ops.Gather.apply(self, grid=_grid(xp_of(idx), idx, axis, self.shape))
+        return SortResult(values, self._wrap(idx, self.device))
+
+    @pytorch_kwargs
+    def topk(self, k, axis=-1, largest=True, sorted=True):  # `sorted`: PyTorch's name
+        """``SortResult(values, indices)`` of the ``k`` largest (or smallest) elements along ``axis``,
+        always in sorted order (``sorted`` is accepted for PyTorch); equal elements come in their
+        order. The values are differentiable, the indices are not."""
+        axis = axis_arg(axis, self.ndim)
+        k = check_int("topk", "k", k, low=0, high=self.shape[axis])
+        idx = self._argsort(axis, largest)[(slice(None),) * axis + (slice(0, k),)]
+        values = ops.Gather.apply(self, grid=_grid(xp_of(idx), idx, axis, self.shape))
+        return SortResult(values, self._wrap(idx, self.device))
+
+    # ---------------------------------------------------------------- matmul
+    def matmul(self, other):
+        """``self @ other`` with NumPy's rules (1-D operands, broadcast batch axes)."""
+        x, y = self._pair(other)
+        if x.ndim == 0 or y.ndim == 0:
+            raise ValueError(f"matmul: 0-d operands are not allowed (shapes {x.shape} and {y.shape})")
+        k_y = y.shape[0] if y.ndim == 1 else y.shape[-2]
+        if x.shape[-1] != k_y:
+            raise ValueError(f"matmul: shapes {x.shape} and {y.shape} do not align ({x.shape[-1]} != {k_y})")
+        return ops.Matmul.apply(x, y)
+
+    def __matmul__(self, other): return self.matmul(other)
+    def __rmatmul__(self, other): return self._lift(other).matmul(self)
+
+    # ---------------------------------------------------------------- conversion
+    def to(self, device):
+        """A copy on ``device`` (self if already there). The copy is a new leaf."""
+        if device == self.device:
+            return self
+        return Tensor(self._data, requires_grad=self.requires_grad, device=device)
+
+    def astype(self, dtype):
+        """A cast; between float dtypes it is differentiable (gradients are cast back to
+        this tensor's dtype), to int or bool it is cut from the graph."""
+        dtype = np.dtype(dtype)
+        if dtype == self.dtype:
+            return self
+        if not is_float(dtype):
+            return Tensor._wrap(self._data.astype(dtype), self.device)
+        return ops.Cast.apply(self, dtype=dtype)
+
+    def float(self):
+        """``astype(float32)``."""
+        return self.astype(np.float32)
+
+    def double(self):
+        """``astype(float64)``."""
+        return self.astype(np.float64)
+
+    def item(self):
+        """The one element as a Python number."""
+        if self._data.size != 1:
+            raise ValueError(f"item() needs a tensor of one element, got shape {self.shape}")
+        return self._data.item()
+
+    def numpy(self) -> np.ndarray:
+        """The values as a host NumPy array (a copy for "cuda")."""
+        return backend.to_numpy(self._data)
+
+    def tolist(self):
+        """The values as (nested) Python lists."""
+        return self.numpy().tolist()
+
+    # ---------------------------------------------------------------- in-place writes
+    def _set_data(self, value):
+        array = value._data if isinstance(value, Tensor) else value
+        if isinstance(array, np.generic) and self.device == "cpu":
+            array = np.asarray(array)  # arithmetic on 0-d NumPy arrays gives scalars
+        device = None if isinstance(array, np.generic) else backend.device_of(array)
+        if device != self.device or array.shape != self.shape or array.dtype != self.dtype:
+            got = (f"a {device!r} array of shape {array.shape} and dtype {array.dtype}" if device
+                   else f"a {type(value).__name__}")
+            raise TypeError(
+                f"Tensor.data: got {got}; assign an array on {self.device!r} of shape {self.shape} and "
+                f"dtype {self.dtype} (e.g. `p.data = p.data - lr * p.grad.data`), update in place with "
+                "`with tl.no_grad(): p -= lr * p.grad`, or use `t.set_(array)` to change shape, dtype or device"
+            )
+        self._data = array
+
+    data = property(operator.attrgetter("_data"), _set_data,
+                    doc="The backend array (NumPy or CuPy) holding the values; see ``set_``.")
+
+    def set_(self, array):
+        """Replace the array (a backend array or a tensor's), shape, dtype and device included."""
+        array = array._data if isinstance(array, Tensor) else array
+        device = backend.device_of(array)
+        if device is None or isinstance(array, np.generic):
+            raise TypeError(f"set_: expected a NumPy or CuPy array or a tensor, got {type(array).__name__}")
+        if self.requires_grad and not is_float(array.dtype):
+            raise TypeError(f"set_: a tensor that requires grad needs a float array, got dtype {array.dtype}")
+        self._data, self.device = array, device
+        return self
+
+    def _check_inplace(self, name, other=None):
+        if not autograd.is_grad_enabled():
+            return
+        if self.requires_grad and self._ctx is None:
+            raise RuntimeError(
+                f"{name}: a leaf tensor that requires grad cannot be changed in place while gradients "
+                "are recorded; update it under `with tl.no_grad():`, as in PyTorch")
+        if self.requires_grad or getattr(other, "requires_grad", False):
+            raise RuntimeError(
+                f"{name}: in-place operations are not recorded in the graph; write it out of place "
+                "(`x = x + y`), or update under `with tl.no_grad():`")
+
+    def _write(self, name, value, other=None):
+        """Write ``value`` (a tensor, array or number that broadcasts to this shape) into the array."""
+        self._check_inplace(name, other)
+        src = self._lift(value)
+        src = src.to(self.device)._data  # copy_ from another device, as in PyTorch
+        if src.dtype != self.dtype and not np.can_cast(src.dtype, self.dtype, "same_kind"):
+            raise TypeError(f"{name}: a result of dtype {src.dtype} cannot be written into a tensor of "
+                            f"dtype {self.dtype} in place (PyTorch refuses it too); write it out of place")
+        try:
+            self._data[...] = src
+        except ValueError as e:  # a shape that does not broadcast, or a read-only (broadcast) view
+            raise ValueError(f"{name}: cannot write a value of shape {src.shape} into a tensor of shape "
+                             f"{self.shape} in place: {e}") from None
+        autograd.mark_written(self._data)
+        return self
+
+    def _update(self, name, op, other):
+        self._check_inplace(name, other)  # before computing anything
+        with autograd.no_grad():
+            return self._write(name, op(self, other))
+
+    def add_(self, other, alpha=1):
+        """self += alpha * other, in place."""
+        return self._update("add_", operator.add, other if alpha == 1 else alpha * other)
+
+    def sub_(self, other, alpha=1):
+        """self -= alpha * other, in place."""
+        return self._update("sub_", operator.sub, other if alpha == 1 else alpha * other)
+
+    def mul_(self, other):
+        """self *= other, in place."""
+        return self._update("mul_", operator.mul, other)
+
+    def div_(self, other):
+        """self /= other, in place."""
+        return self._update("div_", operator.truediv, other)
+
+    def __iadd__(self, other): return self._update("+=", operator.add, other)
+    def __isub__(self, other): return self._update("-=", operator.sub, other)
+    def __imul__(self, other): return self._update("*=", operator.mul, other)
+    def __itruediv__(self, other): return self._update("/=", operator.truediv, other)
+
+    def zero_(self):
+        """Set every element to 0, in place."""
+        return self._write("zero_", 0)
+
+    def fill_(self, value):
+        """Set every element to ``value``, in place."""
+        return self._write("fill_", value)
+
+    def copy_(self, src):
+        """Copy ``src``'s values (broadcast to this shape, cast to this dtype) into this tensor."""
+        return self._write("copy_", src, src)
+
+    def clamp_(self, lo=None, hi=None):
+        """Limit the values to [lo, hi] in place."""
+        return self._update("clamp_", lambda t, _: t.clip(lo, hi), None)
+
+    clip_ = clamp_
+
+    # ---------------------------------------------------------------- Python and NumPy protocols
+    def _scalar(self, what):
+        if self._data.size != 1:
+            raise ValueError(f"{what} needs a tensor of one element, got shape {self.shape}")
+        return self._data.item()
+
+    def __float__(self): return float(self._scalar("float()"))
+    def __int__(self): return int(self._scalar("int()"))
+    def __round__(self, ndigits=None): return round(self._scalar("round()"), ndigits)
+
+    def __format__(self, spec):
+        return format(self._scalar(f"format spec {spec!r}"), spec) if spec else str(self)
+
+    def __array__(self, dtype=None, copy=None):
+        if self.requires_grad:
+            raise TypeError(
+                f"a tensor of shape {self.shape} that requires grad was passed to NumPy, which would drop "
+                "its gradient: use Tensor operations (tl.stack(ts).mean(), t.exp(), ...), or "
+                "t.detach().numpy() for the values")
+        if self.device != "cpu":
+            raise TypeError(f"NumPy cannot read a tensor on {self.device!r} implicitly (as CuPy refuses "
+                            "it): call t.numpy() for a host copy")
+        out = self._data if dtype is None else self._data.astype(dtype, copy=False)
+        return out.copy() if copy else out
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        out = kwargs.pop("out", None)
+        name = NUMPY_UFUNCS.get(ufunc.__name__)
+        if method != "__call__" or name is None or kwargs:
+            return getattr(ufunc, method)(*_values(inputs), out=out, **kwargs) if out else \
+                getattr(ufunc, method)(*_values(inputs), **kwargs)
+        ref = next(t for t in inputs if isinstance(t, Tensor))
+        with autograd.no_grad() if out else contextlib.nullcontext():
+            operands = [ref._lift(t) for t in inputs]
+            result = getattr(operands[0], name)(*operands[1:])
+        if out is None:
+            return result
+        if len(out) != 1 or isinstance(out[0], Tensor):
+            raise TypeError(f"numpy.{ufunc.__name__}: out= must be one array, not a tensor; write "
+                            "into a tensor with its in-place methods (t.add_(...), t.copy_(...))")
+        target = out[0]
+        backend.xp_of(target).copyto(target, result.to(backend.device_of(target))._data, casting="same_kind")
+        autograd.mark_written(target)
+        return target
+
+    def __array_function__(self, func, types, args, kwargs):
+        name = func.__name__
+        if name in _NUMPY_MODULE_FUNCTIONS:
+            return _NUMPY_MODULE_FUNCTIONS[name](*args, **kwargs)
+        if name in NUMPY_FUNCTIONS and isinstance(args[0], Tensor):
+            return getattr(args[0], NUMPY_FUNCTIONS[name])(*args[1:], **kwargs)
+        return func(*_values(args), **_values(kwargs))
 
 
 def where(cond, x, y):
@@ -398,3 +1255,7 @@ def stack(tensors, axis=0):
     if not tensors:
         raise ValueError("stack needs at least one tensor")
     return concatenate([t.unsqueeze(axis) for t in tensors], axis=axis)
+
+
+# NumPy function name -> the function above that takes the same arguments (``__array_function__``)
+_NUMPY_MODULE_FUNCTIONS = {"concatenate": concatenate, "stack": stack, "where": where}

@@ -19,11 +19,11 @@ from .datasets import (
 from .fetch import DatasetNotFoundError, cache_dir, download_file, find_dataset, search_dirs, sha256_of
 from .idx import parse_idx, read_idx, read_idx_pair
 from .loader import DataLoader, sample_batch
-from .preprocess import Compose, MeanImage, PCAWhiten, PerChannelMean, Standardize, Transform, ZeroCenter
+from .preprocess import Compose, PCAWhiten, PerChannelMean, Standardize, Transform, ZeroCenter
 from .sharded import ShardedLoader
 
 __all__ = [
-    "DATASETS", "Compose", "DataLoader", "DatasetNotFoundError", "MeanImage", "PCAWhiten",
+    "DATASETS", "Compose", "DataLoader", "DatasetNotFoundError", "PCAWhiten",
     "PerChannelMean", "ShardedLoader", "Split", "Standardize", "Transform", "ZeroCenter", "cache_dir",
     "download_file", "find_dataset", "load_dataset", "load_digits", "load_fashion_mnist", "load_mnist",
     "parse_idx", "read_idx", "read_idx_pair", "sample_batch", "search_dirs", "sha256_of", "stratified_order",

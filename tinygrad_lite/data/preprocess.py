@@ -6,9 +6,10 @@ Every transform has ``fit(x_train) -> self``, ``transform(x)``, ``fit_transform(
 (N, ...) (any real dtype, e.g. uint8 images); statistics are computed in float64 and
 stored in float32; outputs are float32.
 
-The lecture's recipe: zero-center (``x -= np.mean(X, axis=0)``), then normalize
-(``x /= np.std(X, axis=0)``); for images, zero-centering only, by the mean image
-(AlexNet) or the per-channel mean (VGGNet); PCA and whitening are rarely used for images.
+The lecture's recipe: zero-center (``x -= np.mean(X, axis=0)``, ``ZeroCenter``), then normalize
+(``x /= np.std(X, axis=0)``, ``Standardize``); for images, zero-centering only, by the mean image
+(AlexNet: ``ZeroCenter`` on the images) or the per-channel mean (VGGNet: ``PerChannelMean``); PCA
+and whitening (``PCAWhiten``) are rarely used for images.
 """
 from __future__ import annotations
 
@@ -99,7 +100,11 @@ class Transform:
 
 
 class ZeroCenter(Transform):
-    """Mean subtraction: ``x' = x - mu``, ``mu = mean(x_train, axis=0)`` (one value per feature)."""
+    """Mean subtraction: ``x' = x - mu``, ``mu = mean(x_train, axis=0)`` (one value per feature).
+
+    On images of any layout, (N, H, W, C), (N, C, H, W) or (N, H, W), this subtracts the mean
+    image (AlexNet): ``mean`` then has the shape of one image.
+    """
 
     _stats = ("mean",)
 
@@ -108,16 +113,6 @@ class ZeroCenter(Transform):
 
     def _apply(self, x):
         return x - self.mean
-
-
-class MeanImage(ZeroCenter):
-    """Subtract the mean image (AlexNet): ``x' = x - mean(x_train, axis=0)`` on image arrays of
-    any layout, (N, H, W, C), (N, C, H, W) or (N, H, W); the mean has the shape of one image."""
-
-    @property
-    def mean_image(self) -> np.ndarray | None:
-        """The mean training image, of the shape of one image (None before ``fit``)."""
-        return self.mean
 
 
 class Standardize(Transform):

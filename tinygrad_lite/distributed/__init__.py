@@ -19,7 +19,7 @@ both are imported on first use.
 """
 from ..data.sharded import ShardedLoader
 from .comm import DEFAULT_TIMEOUT, Communicator, DistributedError, import_mpi, init
-from .dask_executor import dask_executor
+from .dask_cluster import dask_executor
 from .parallel import DataParallel
 from .syncbn import SyncBatchNorm1d, SyncBatchNorm2d, convert_sync_batchnorm
 

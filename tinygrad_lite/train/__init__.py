@@ -6,8 +6,13 @@
 
 Diagnostics, after training or during it as ``fit(..., callbacks=[...])``: the confusion matrix
 with per-class accuracy, each layer's gradient norm over training, each activation layer's
-statistics (``diagnostics``). Before training, ``lr_find``: the learning-rate range test.
-The ``plot_*`` functions need matplotlib (imported on use).
+statistics (``diagnostics``; their monitors in ``callbacks``). Before training, ``lr_find``: the
+learning-rate range test (``lr_finder``). Every figure is in ``plots``; the ``plot_*`` functions
+need matplotlib (imported on use).
+
+Modules: ``loop`` (fit), ``evaluation`` (evaluate and the helpers the others share), ``history``,
+``checkpoint``, ``callbacks``, ``babysit`` (the lecture's sanity checks), ``diagnostics``,
+``lr_finder``, ``plots``.
 """
 from .babysit import (
     Finding,
@@ -19,23 +24,29 @@ from .babysit import (
     expected_initial_loss,
     overfit_small_subset,
 )
-from .callbacks import Callback
+from .callbacks import ActivationMonitor, Callback, ConfusionMatrixMonitor, GradientNormMonitor
 from .checkpoint import load_checkpoint, save_checkpoint
-from .diagnostic_plots import plot_activation_statistics, plot_confusion_matrix, plot_gradient_norms
 from .diagnostics import (
-    ActivationMonitor,
     ActivationStats,
-    ConfusionMatrixMonitor,
-    GradientNormMonitor,
     activation_statistics,
     confusion_matrix,
     gradient_norms,
     per_class_accuracy,
 )
-from .fit import NonFiniteLossError, count_correct, evaluate, fit
+from .evaluation import count_correct, evaluate
 from .history import History
-from .lr_range import LRFindResult, lr_find
-from .plots import moving_average, plot_first_layer_weights, plot_history, read_png_data, weight_grid
+from .loop import NonFiniteLossError, fit
+from .lr_finder import LRFindResult, lr_find
+from .plots import (
+    moving_average,
+    plot_activation_statistics,
+    plot_confusion_matrix,
+    plot_first_layer_weights,
+    plot_gradient_norms,
+    plot_history,
+    read_png_data,
+    weight_grid,
+)
 
 __all__ = [
     "ActivationMonitor", "ActivationStats", "Callback", "ConfusionMatrixMonitor", "Finding",

@@ -20,7 +20,7 @@ from ..checks import check_int
 from ..factory import to_numpy
 from ..nn.module import eval_mode
 from ..tensor import Tensor
-from .fit import count_correct, evaluate, model_device
+from .evaluation import count_correct, evaluate, model_device
 from .history import History
 
 

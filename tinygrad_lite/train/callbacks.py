@@ -1,16 +1,23 @@
-"""What ``fit`` calls besides its own loop: callbacks, and the choice of progress bars.
+"""Callbacks: what ``fit(..., callbacks=[...])`` calls besides its own loop, and the monitors that
+record the diagnostics while training (``diagnostics`` computes them, ``plots`` draws them):
 
-Progress bars redraw one line with carriage returns. A terminal or a notebook (``tqdm.auto``
-picks its widget there) shows that as one moving bar; a log file or a pipe would get every
-frame, so there ``fit`` draws no bar and prints one line per epoch.
+    grads = GradientNormMonitor(path="grads.png")        # redrawn after every epoch
+    acts = ActivationMonitor(x_val[:256], path="acts.png")
+    fit(model, loss_fn, opt, train, val=val, callbacks=[grads, acts])
 """
 from __future__ import annotations
 
-import sys
+import math
+import os
 
-from tqdm.auto import tqdm
+import numpy as np  # host-side records
+
+from ..checks import check_int
+from .diagnostics import activation_statistics, confusion_matrix, gradient_norms
+from .plots import plot_activation_statistics, plot_confusion_matrix, plot_gradient_norms
 
 
+# ---------------------------------------------------------------- what fit calls
 class Callback:
     """What ``fit(..., callbacks=[...])`` calls; subclass it and override what you need.
 
@@ -39,12 +46,79 @@ def check_callbacks(callbacks) -> tuple:
     return out
 
 
-def bars_wanted(progress: bool | None) -> bool:
-    """``progress`` if given, else whether bars display as bars here: in a notebook (the
-    widget bar of ``tqdm.auto``) or when standard error is a terminal."""
-    if progress is not None:
-        return bool(progress)
-    if any(c.__name__ == "tqdm_notebook" for c in tqdm.__mro__):
-        return True
-    isatty = getattr(sys.stderr, "isatty", None)
-    return bool(isatty and isatty())
+# ---------------------------------------------------------------- the diagnostics, recorded while training
+class ConfusionMatrixMonitor(Callback):
+    """A ``fit`` callback: the confusion matrix on ``data`` after every ``every`` epochs
+    (``matrices`` and ``epochs``), drawn to ``path`` each time when one is given."""
+
+    def __init__(self, data, every: int = 1, path: str | os.PathLike | None = None,
+                 class_names: list | None = None):
+        self.data, self.path, self.class_names = data, path, class_names
+        self.every = check_int("ConfusionMatrixMonitor", "every", every)
+        self.matrices: list[np.ndarray] = []
+        self.epochs: list[int] = []
+
+    def epoch_end(self, model, history) -> None:
+        """Compute the matrix (every ``every`` epochs) and redraw the figure."""
+        epoch = history.epoch[-1]
+        if epoch % self.every:
+            return
+        self.matrices.append(confusion_matrix(model, self.data))
+        self.epochs.append(epoch)
+        if self.path is not None:
+            plot_confusion_matrix(self, self.path, class_names=self.class_names)
+
+
+class GradientNormMonitor(Callback):
+    """A ``fit`` callback: each layer's gradient norm (``gradient_norms(model, which)``) after
+    every ``every``-th backward pass: ``positions`` (in epochs) and ``norms`` (name -> list).
+    Nielsen's view of how fast each layer learns; earlier layers far below later ones are
+    vanishing gradients. Drawn to ``path`` after every epoch when one is given."""
+
+    def __init__(self, which: str = "weight", every: int = 1, path: str | os.PathLike | None = None):
+        self.which, self.path = which, path
+        self.every = check_int("GradientNormMonitor", "every", every)
+        self.positions: list[float] = []
+        self.norms: dict[str, list[float]] = {}
+        self._calls = 0
+
+    def after_backward(self, model, position: float) -> None:
+        """Record the norms (every ``every`` calls)."""
+        self._calls += 1
+        if (self._calls - 1) % self.every:
+            return
+        norms = gradient_norms(model, self.which)
+        for name in self.norms:  # a layer without a gradient this time
+            norms.setdefault(name, math.nan)
+        for name in norms:  # a layer seen for the first time (in the model's order)
+            self.norms.setdefault(name, [math.nan] * len(self.positions))
+        for name, value in norms.items():
+            self.norms[name].append(value)
+        self.positions.append(float(position))
+
+    def epoch_end(self, model, history) -> None:
+        """Redraw the figure when a ``path`` was given."""
+        if self.path is not None and self.positions:
+            plot_gradient_norms(self, self.path)
+
+
+class ActivationMonitor(Callback):
+    """A ``fit`` callback: ``activation_statistics(model, x, layers)`` on the fixed batch
+    ``x`` after every ``every`` epochs (``history``: a list of per-epoch dicts, ``epochs``);
+    drawn to ``path`` each time when one is given."""
+
+    def __init__(self, x, layers=None, every: int = 1, path: str | os.PathLike | None = None):
+        self.x, self.layers, self.path = x, layers, path
+        self.every = check_int("ActivationMonitor", "every", every)
+        self.history: list[dict] = []
+        self.epochs: list[int] = []
+
+    def epoch_end(self, model, history) -> None:
+        """Measure (every ``every`` epochs) and redraw the figure."""
+        epoch = history.epoch[-1]
+        if epoch % self.every:
+            return
+        self.history.append(activation_statistics(model, self.x, self.layers))
+        self.epochs.append(epoch)
+        if self.path is not None:
+            plot_activation_statistics(self, self.path)

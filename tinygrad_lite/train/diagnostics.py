@@ -2,20 +2,17 @@
 layer's gradient norm over training (Nielsen's "speed of learning"), and each activation
 layer's statistics (saturated sigmoid/tanh units, dead ReLUs, histograms).
 
-Each is a function for a trained (or untrained) model and a ``Callback`` for ``fit``, which
-records it while training and, given a ``path``, redraws its figure after every epoch:
+Each is a function of a trained (or untrained) model. Its figure is in ``plots``
+(``plot_confusion_matrix``, ...), and its ``Callback`` for ``fit``, which records it while
+training and, given a ``path``, redraws the figure after every epoch, is in ``callbacks``:
 
     cm = confusion_matrix(model, (x_val, y_val)); plot_confusion_matrix(cm, "cm.png")
     grads = GradientNormMonitor(path="grads.png")
     acts = ActivationMonitor(x_val[:256], path="acts.png")
     fit(model, loss_fn, opt, train, val=val, callbacks=[grads, acts])
-
-The figures are in ``diagnostic_plots``; the numbers they plot are kept in each PNG.
 """
 from __future__ import annotations
 
-import math
-import os
 from dataclasses import dataclass
 
 import numpy as np  # host-side statistics
@@ -27,8 +24,7 @@ from ..factory import to_numpy
 from ..graph import trace_modules
 from ..nn.module import eval_mode
 from ..tensor import Tensor
-from .callbacks import Callback
-from .fit import EVAL_BATCH_SIZE, as_loader, model_device
+from .evaluation import EVAL_BATCH_SIZE, as_loader, model_device
 
 # a unit is saturated where its derivative is below this fraction of the derivative's maximum:
 # sigmoid s (1 - s) < 0.1 / 4, i.e. s < 0.026 or s > 0.974; tanh 1 - t^2 < 0.1, i.e. |t| > 0.949
@@ -71,31 +67,6 @@ def per_class_accuracy(cm) -> np.ndarray:
         return np.where(rows > 0, np.diag(cm) / rows, np.nan)
 
 
-class ConfusionMatrixMonitor(Callback):
-    """A ``fit`` callback: the confusion matrix on ``data`` after every ``every`` epochs
-    (``matrices`` and ``epochs``), drawn to ``path`` each time when one is given."""
-
-    def __init__(self, data, every: int = 1, path: str | os.PathLike | None = None,
-                 class_names: list | None = None):
-        self.data, self.path, self.class_names = data, path, class_names
-        self.every = check_int("ConfusionMatrixMonitor", "every", every)
-        self.matrices: list[np.ndarray] = []
-        self.epochs: list[int] = []
-
-    def epoch_end(self, model, history) -> None:
-        """Compute the matrix (every ``every`` epochs) and redraw the figure."""
-        epoch = history.epoch[-1]
-        if epoch % self.every:
-            return
-        self.matrices.append(confusion_matrix(model, self.data))
-        self.epochs.append(epoch)
-        if self.path is not None:
-            # imported here: the plots import this module, and matplotlib is optional
-            from .diagnostic_plots import plot_confusion_matrix
-
-            plot_confusion_matrix(self, self.path, class_names=self.class_names)
-
-
 # ---------------------------------------------------------------- gradient norms per layer
 def gradient_norms(model, which: str = "weight") -> dict[str, float]:
     """``||dL/dp||`` (the L2 norm over all elements) of each parameter whose dotted name ends
@@ -109,42 +80,6 @@ def gradient_norms(model, which: str = "weight") -> dict[str, float]:
             g = to_numpy(p.grad.data).astype(np.float64)
             out[name] = float(np.sqrt((g * g).sum()))
     return out
-
-
-class GradientNormMonitor(Callback):
-    """A ``fit`` callback: each layer's gradient norm (``gradient_norms(model, which)``) after
-    every ``every``-th backward pass: ``positions`` (in epochs) and ``norms`` (name -> list).
-    Nielsen's view of how fast each layer learns; earlier layers far below later ones are
-    vanishing gradients. Drawn to ``path`` after every epoch when one is given."""
-
-    def __init__(self, which: str = "weight", every: int = 1, path: str | os.PathLike | None = None):
-        self.which, self.path = which, path
-        self.every = check_int("GradientNormMonitor", "every", every)
-        self.positions: list[float] = []
-        self.norms: dict[str, list[float]] = {}
-        self._calls = 0
-
-    def after_backward(self, model, position: float) -> None:
-        """Record the norms (every ``every`` calls)."""
-        self._calls += 1
-        if (self._calls - 1) % self.every:
-            return
-        norms = gradient_norms(model, self.which)
-        for name in self.norms:  # a layer without a gradient this time
-            norms.setdefault(name, math.nan)
-        for name in norms:  # a layer seen for the first time (in the model's order)
-            self.norms.setdefault(name, [math.nan] * len(self.positions))
-        for name, value in norms.items():
-            self.norms[name].append(value)
-        self.positions.append(float(position))
-
-    def epoch_end(self, model, history) -> None:
-        """Redraw the figure when a ``path`` was given."""
-        if self.path is not None and self.positions:
-            # imported here: the plots import this module, and matplotlib is optional
-            from .diagnostic_plots import plot_gradient_norms
-
-            plot_gradient_norms(self, self.path)
 
 
 # ---------------------------------------------------------------- activation statistics
@@ -206,28 +141,3 @@ def _stats(path: str, module, a: np.ndarray, bins: int) -> ActivationStats:
     counts, edges = np.histogram(finite, bins=bins) if finite.size else (np.zeros(bins), np.linspace(0, 1, bins + 1))
     return ActivationStats(f"{path}: {type(module).__name__}", float(a.mean()), float(a.std()), saturated, dead,
                            counts.astype(np.int64).tolist(), edges.tolist())
-
-
-class ActivationMonitor(Callback):
-    """A ``fit`` callback: ``activation_statistics(model, x, layers)`` on the fixed batch
-    ``x`` after every ``every`` epochs (``history``: a list of per-epoch dicts, ``epochs``);
-    drawn to ``path`` each time when one is given."""
-
-    def __init__(self, x, layers=None, every: int = 1, path: str | os.PathLike | None = None):
-        self.x, self.layers, self.path = x, layers, path
-        self.every = check_int("ActivationMonitor", "every", every)
-        self.history: list[dict] = []
-        self.epochs: list[int] = []
-
-    def epoch_end(self, model, history) -> None:
-        """Measure (every ``every`` epochs) and redraw the figure."""
-        epoch = history.epoch[-1]
-        if epoch % self.every:
-            return
-        self.history.append(activation_statistics(model, self.x, self.layers))
-        self.epochs.append(epoch)
-        if self.path is not None:
-            # imported here: the plots import this module, and matplotlib is optional
-            from .diagnostic_plots import plot_activation_statistics
-
-            plot_activation_statistics(self, self.path)
