@@ -22,7 +22,7 @@ Laid out like ``torch.nn``, one topic per file:
     functional     every functional form: activations, layers, losses (``F.relu``, ``F.cross_entropy``)
     init           weight initialisation (``nn.init.kaiming_normal_``, ...)
     utils          gradient clipping (``nn.utils.clip_grad_norm_``)
-    serialization  save, load (``.npz``, no pickle, atomic)
+    serialization  save, load, load_metadata (``.safetensors`` or ``.npz``, no pickle, atomic)
     regularization the lecture's L1/L2/elastic-net penalties
     summarize      summary, ModelSummary
 
@@ -90,7 +90,7 @@ from .module import IncompatibleKeys, Module, Parameter, eval_mode, functional_c
 from .normalization import LayerNorm
 from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 from .regularization import elastic_net_penalty, l1_penalty, l2_penalty, regularization_loss
-from .serialization import load, save
+from .serialization import load, load_metadata, save
 from .sparse import Embedding
 from .summarize import ModelSummary, summary
 
@@ -158,6 +158,7 @@ __all__ = [
     "l2_penalty",
     "linear",
     "load",
+    "load_metadata",
     "loss",
     "module",
     "normalization",

@@ -15,7 +15,7 @@ no per-device code: every array comes from the input's array module (NumPy, CuPy
 strict test device).
 
 Max pooling shares the gradient of a window equally between its tied maxima, as the
-engine's ``max`` does (PyTorch gives all of it to one of them).
+engine's ``amax`` does (PyTorch gives all of it to one of them).
 """
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from typing import NamedTuple
 
 from tinygrad_lite.autograd import Function
 from tinygrad_lite.backend import xp_of
-from tinygrad_lite.checks import check_int
+from tinygrad_lite.checks import check_float_input, check_int
 
 
 class Geometry(NamedTuple):
@@ -94,12 +94,11 @@ def pool_args(owner: str, kernel_size, stride, padding) -> tuple:
     return kernel, stride, (ph, pw)
 
 
-def check_images(owner: str, x) -> None:
-    """``x`` must be a float (N, C, H, W) tensor."""
+def check_images(owner: str, x, weight=None) -> None:
+    """``x`` must be a float (N, C, H, W) tensor, of ``weight``'s dtype if one is given."""
     if x.ndim != 4:
         raise ValueError(f"{owner}: expected input of shape (N, C, H, W), got {x.shape}")
-    if x.dtype.kind != "f":
-        raise TypeError(f"{owner}: expected a float input, got dtype {x.dtype}; convert it with x.float()")
+    check_float_input(owner, x, weight)
 
 
 def pad(x, geom: Geometry, value: float = 0.0):
@@ -249,7 +248,7 @@ class AveragePooling(Function):
 def convolve(owner, x, weight, bias, stride, padding, dilation, groups: int):
     """``Convolution`` of Tensors after every check, errors naming ``owner`` (the op's name, or
     the layer itself, whose repr is made only if an error is raised)."""
-    check_images(owner, x)
+    check_images(owner, x, weight)
     groups = check_int(owner, "groups", groups)
     if weight.ndim != 4:
         raise ValueError(f"{owner}: expected a weight of shape (out_channels, in_channels / groups, kh, kw), "

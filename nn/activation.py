@@ -70,21 +70,22 @@ class LeakyReLU(Module):
 class PReLU(Module):
     """Parametric ReLU: f(x) = x for x > 0 else alpha x, alpha learned.
 
+    alpha is the parameter ``weight`` (PyTorch's name, so state dicts travel).
     ``num_parameters`` = 1 shares one alpha; = C learns one per feature (axis 1).
     alpha starts at ``init`` (0.25, as PyTorch) and is not regularized by default.
     """
 
-    _non_weights = frozenset({"alpha"})
+    _non_weights = frozenset({"weight"})
 
     def __init__(self, num_parameters: int = 1, init: float = 0.25, device: str | None = None,
                  dtype=None) -> None:
         super().__init__()
         check_int("PReLU", "num_parameters", num_parameters)
         self.num_parameters = num_parameters
-        self.alpha = Parameter(factory.full((num_parameters,), init, dtype=dtype, device=device))
+        self.weight = Parameter(factory.full((num_parameters,), init, dtype=dtype, device=device))
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.prelu(x, self.alpha)
+        return F.prelu(x, self.weight)
 
     def extra_repr(self) -> str:
         return f"num_parameters={self.num_parameters}"

@@ -33,7 +33,14 @@ import numpy as np  # shape arithmetic only: arrays come from the backend
 
 from tinygrad_lite import backend
 from tinygrad_lite.backend import xp_of
-from tinygrad_lite.checks import check_choice, check_int, check_probability, check_real, pytorch_kwargs
+from tinygrad_lite.checks import (
+    check_choice,
+    check_float_input,
+    check_int,
+    check_probability,
+    check_real,
+    pytorch_kwargs,
+)
 from tinygrad_lite.factory import as_tensor
 from tinygrad_lite.tensor import Tensor, stack, where
 
@@ -74,16 +81,18 @@ def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
     return x.leaky_relu(negative_slope)
 
 
-def prelu(x: Tensor, alpha: Tensor) -> Tensor:
-    """Parametric ReLU: f(x) = x for x > 0 else alpha x, with a learnable ``alpha``.
+def prelu(x: Tensor, weight: Tensor) -> Tensor:
+    """Parametric ReLU: f(x) = x for x > 0 else alpha x, with the learnable alpha in ``weight``
+    (PyTorch's name and argument order).
 
-    ``alpha`` has one element (shared) or one per feature, the feature axis being
+    ``weight`` has one element (shared) or one per feature, the feature axis being
     axis 1 (axis 0 for a 1-D input). df/dx = 1 or alpha; df/dalpha = 0 or x.
     """
+    alpha = weight
     if alpha.numel() > 1:
         axis = 1 if x.ndim >= 2 else 0
         if x.ndim == 0 or x.shape[axis] != alpha.numel():
-            raise ValueError(f"prelu: {alpha.numel()} alphas for input of shape {x.shape} "
+            raise ValueError(f"prelu: {alpha.numel()} alphas (weight) for input of shape {x.shape} "
                              f"(feature axis {axis} must have that size)")
         alpha = alpha.reshape((alpha.numel(),) + (1,) * (x.ndim - axis - 1))
     elif alpha.ndim:
@@ -127,8 +136,7 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     if x.ndim == 0 or x.shape[-1] != weight.shape[1]:
         raise ValueError(f"linear: expected input of shape (..., {weight.shape[1]}) for weight of "
                          f"shape {weight.shape}, got input of shape {x.shape}")
-    if x.dtype.kind != "f":  # NumPy would compute int @ float32 in float64; PyTorch refuses it too
-        raise TypeError(f"linear: expected a float input, got dtype {x.dtype}; convert it with x.float()")
+    check_float_input("linear", x, weight)  # NumPy would compute int or float64 @ float32 in float64
     if bias is None:
         return _functions.Linear.apply(x, weight)
     if bias.shape != (weight.shape[0],):
@@ -266,6 +274,33 @@ def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padd
     return _conv.convolve("conv2d", x, weight, bias, stride, padding, dilation, groups)
 
 
+def _single(owner: str, name: str, value):
+    """An int or a one-element tuple/list (PyTorch's 1-d forms) as one value; strings pass."""
+    if isinstance(value, (tuple, list)):
+        if len(value) != 1:
+            raise ValueError(f"{owner}: {name} must be an int or a 1-tuple, got {value!r}")
+        value = value[0]
+    return value
+
+
+def conv1d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, dilation=1,
+           groups: int = 1) -> Tensor:
+    """1-D convolution of (N, C, L) ``x`` with ``weight`` (O, C / groups, k) and ``bias`` (O,),
+    PyTorch's ``conv1d``: ``conv2d`` on the (N, C, 1, L) view with a (O, C / groups, 1, k) kernel.
+    ``stride``, ``padding`` (also "valid", "same") and ``dilation`` are ints or 1-tuples;
+    OL = (L + 2 padding - dilation (k - 1) - 1) // stride + 1."""
+    if x.ndim != 3 or weight.ndim != 3:
+        raise ValueError(f"conv1d: expected input (N, C, L) and weight (out_channels, in_channels / groups, k), "
+                         f"got {x.shape} and {weight.shape}")
+    stride, padding, dilation = (_single("conv1d", k, v) for k, v in
+                                 (("stride", stride), ("padding", padding), ("dilation", dilation)))
+    (n, c, length), (o, cg, k) = x.shape, weight.shape
+    padding = padding if isinstance(padding, str) else (0, padding)
+    out = _conv.convolve("conv1d", x.reshape(n, c, 1, length), weight.reshape(o, cg, 1, k), bias,
+                         (1, stride), padding, (1, dilation), groups)
+    return out.reshape(n, o, out.shape[3])
+
+
 def max_pool2d(x: Tensor, kernel_size, stride=None, padding=0) -> Tensor:
     """out[n, c, y, x] = max_{i, j} x_pad[n, c, y sy + i, x sx + j] (padding is -inf); ``stride``
     defaults to ``kernel_size``. Tied maxima share the window's gradient equally."""
@@ -290,6 +325,65 @@ def adaptive_avg_pool2d(x: Tensor, output_size) -> Tensor:
     rows = [stack([x[:, :, i * h // oh:-(-(i + 1) * h // oh), j * w // ow:-(-(j + 1) * w // ow)].mean(axis=(2, 3))
                    for j in range(ow)], axis=-1) for i in range(oh)]
     return stack(rows, axis=-2)
+
+
+# ---------------------------------------------------------------- padding
+PAD_MODES = ("constant", "reflect", "replicate", "circular")
+
+
+def pad(input: Tensor, pad, mode: str = "constant", value: float | None = None) -> Tensor:
+    """PyTorch's ``F.pad``: ``pad`` lists (before, after) pairs from the LAST axis backwards,
+    ``(left, right)``, ``(left, right, top, bottom)``, ...; a negative amount crops (crops come
+    first, then the padding). ``mode`` "constant" fills with ``value`` (None: 0) on any axes;
+    "reflect" (mirror, the edge not repeated), "replicate" (the edge repeated) and "circular"
+    (wrap around) pad the last 1 to 3 axes of an input with 1 or 2 more, as PyTorch. (NumPy's
+    order, one pair per axis from the first, is ``Tensor.pad``.) Differentiable."""
+    if not isinstance(pad, (tuple, list)) or not all(isinstance(p, numbers.Integral) for p in pad):
+        raise TypeError(f"pad: pad must be a tuple of ints, got {pad!r}")
+    if len(pad) % 2 or len(pad) > 2 * input.ndim:
+        raise ValueError(f"pad: pad needs an even length of at most 2 x {input.ndim} (the input's axes), "
+                         f"got {len(pad)}: {tuple(pad)}")
+    if mode not in PAD_MODES:
+        raise NotImplementedError(f"pad: mode must be one of {PAD_MODES}, got {mode!r}")
+    k = len(pad) // 2
+    if mode != "constant" and not (1 <= k <= 3 and input.ndim in (k + 1, k + 2)):
+        raise NotImplementedError(f"pad: mode {mode!r} pads the last 1 to 3 axes of an input with 1 or 2 more "
+                                  f"(PyTorch's rule); got {k} pairs for an input of shape {input.shape}")
+    widths = [(0, 0)] * input.ndim
+    for i in range(k):
+        widths[input.ndim - 1 - i] = (int(pad[2 * i]), int(pad[2 * i + 1]))
+    x = input
+    if any(b < 0 or a < 0 for b, a in widths):  # crop first (a basic slice)
+        for axis, ((b, a), size) in enumerate(zip(widths, x.shape)):
+            if max(-b, 0) + max(-a, 0) > size:
+                raise ValueError(f"pad: {tuple(pad)} crops {max(-b, 0) + max(-a, 0)} elements off axis {axis} "
+                                 f"of size {size} (shape {input.shape})")
+        x = x[tuple(slice(max(-b, 0), n - max(-a, 0)) for (b, a), n in zip(widths, x.shape))]
+        widths = [(max(b, 0), max(a, 0)) for b, a in widths]
+    if mode == "constant":
+        return x.pad(widths, constant_values=0 if value is None else value) if any(map(any, widths)) else x
+    for axis, (b, a) in enumerate(widths):
+        if b or a:
+            x = x[(slice(None),) * axis + (_pad_source(mode, b, a, x.shape[axis], axis),)]
+    return x
+
+
+def _pad_source(mode: str, before: int, after: int, n: int, axis: int) -> np.ndarray:
+    """For each position of an axis of ``n`` padded by ``before`` and ``after``, the index it copies."""
+    if mode == "reflect" and max(before, after) >= n:
+        raise ValueError(f"pad: reflect padding ({before}, {after}) of axis {axis} must be smaller than its size {n}")
+    if mode == "circular" and max(before, after) > n:
+        raise ValueError(f"pad: circular padding ({before}, {after}) of axis {axis} wraps around more than "
+                         f"once: at most its size {n}")
+    if n == 0:
+        raise ValueError(f"pad: mode {mode!r} cannot pad axis {axis} of size 0")
+    i = np.arange(-before, n + after)
+    if mode == "replicate":
+        return np.clip(i, 0, n - 1)
+    if mode == "circular":
+        return i % n
+    i = np.abs(i)  # reflect about index 0, then about n - 1
+    return np.where(i > n - 1, 2 * (n - 1) - i, i)
 
 
 # ---------------------------------------------------------------- embedding
@@ -331,6 +425,31 @@ def embedding(indices, weight: Tensor, padding_idx: int | None = None) -> Tensor
         if bool(pad.any()):  # the padding row's values, cut from the graph where it was picked
             out = where(pad[..., None], weight.detach()[idx], out)
     return out
+
+
+def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
+    """PyTorch's ``F.one_hot``: an int64 tensor of shape ``tensor.shape + (num_classes,)``, 1 at each
+    class index of the integer ``tensor`` and 0 elsewhere, on its device. ``num_classes=-1`` means
+    ``tensor.max() + 1``. Classes must lie in [0, num_classes). Not differentiable (integers)."""
+    if not isinstance(tensor, Tensor):
+        raise TypeError(f"one_hot: expected a Tensor of class indices, got {type(tensor).__name__}")
+    if tensor.dtype.kind not in "iu":
+        raise TypeError(f"one_hot: class indices must be integers, got dtype {tensor.dtype}; convert them "
+                        "with .astype('int64')")
+    idx = tensor.data
+    num_classes = check_int("one_hot", "num_classes", num_classes, low=-1)
+    if num_classes == -1 and idx.size == 0:
+        raise ValueError("one_hot: cannot infer the number of classes from an empty tensor: pass num_classes")
+    if idx.size:
+        lo, hi = int(idx.min()), int(idx.max())
+        if lo < 0:
+            raise ValueError(f"one_hot: class values must be non-negative, got {lo}")
+        if num_classes == -1:
+            num_classes = hi + 1
+        elif hi >= num_classes:
+            raise ValueError(f"one_hot: class values must be smaller than num_classes={num_classes}, got {hi}")
+    xp = xp_of(idx)
+    return as_tensor((idx[..., None] == xp.arange(num_classes)).astype(np.int64), device=tensor.device)
 
 
 # ---------------------------------------------------------------- losses: shared checks

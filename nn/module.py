@@ -216,10 +216,30 @@ class Module:
         """Evaluation mode (``train(False)``): dropout off, batch norm on running statistics; returns self."""
         return self.train(False)
 
-    def zero_grad(self) -> None:
-        """Drop every parameter's gradient (``p.grad = None``)."""
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Drop every parameter's gradient (``p.grad = None``, PyTorch's default); with
+        ``set_to_none=False`` an existing gradient is set to zeros in place instead."""
         for p in self.parameters():
-            p.grad = None
+            if set_to_none or p.grad is None:
+                p.grad = None
+            else:
+                p.grad.zero_()
+
+    def requires_grad_(self, requires_grad: bool = True) -> Module:
+        """Set ``requires_grad`` on every parameter of the tree (False freezes them: ``backward``
+        then leaves their ``.grad`` alone); returns self, as PyTorch."""
+        for p in self.parameters():
+            p.requires_grad_(requires_grad)
+        return self
+
+    def apply(self, fn: Callable[[Module], Any]) -> Module:
+        """Call ``fn(m)`` on every sub-module and then on this module, children before parents
+        (post-order, each child's subtree in registration order, as PyTorch), e.g. to initialize
+        the weights: ``model.apply(init_fn)``. Returns self."""
+        for child in self.children():
+            child.apply(fn)
+        fn(self)
+        return self
 
     def _apply(self, convert: Callable[[Tensor], Any]) -> Module:
         """Set each parameter's and buffer's array (and gradient) to ``convert(t)`` in place.

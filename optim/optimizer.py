@@ -66,6 +66,9 @@ class Optimizer:
 
     def __init__(self, params: Iterable, defaults: dict):
         name = type(self).__name__
+        if callable(getattr(params, "parameters", None)):  # a Module (optim does not import nn)
+            raise TypeError(f"{name}: got the model itself (a {type(params).__name__}); pass its parameters, "
+                            f"as in PyTorch: {name}(model.parameters(), ...)")
         if isinstance(params, (Tensor, dict)):
             raise TypeError(f"{name}: params must be an iterable of tensors or of dicts, "
                             f"got a single {type(params).__name__}")
@@ -140,11 +143,16 @@ class Optimizer:
                                    for i, beta in enumerate(betas))
 
     # ------------------------------------------------------------ stepping
-    def zero_grad(self) -> None:
-        """Drop every parameter's gradient (``p.grad = None``), as PyTorch's default."""
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Drop every parameter's gradient (``p.grad = None``), PyTorch's default; with
+        ``set_to_none=False`` an existing gradient is set to zeros in place instead (then
+        ``step`` still updates that parameter, with a zero gradient, as in PyTorch)."""
         for group in self.param_groups:
             for p in group["params"]:
-                p.grad = None
+                if set_to_none or p.grad is None:
+                    p.grad = None
+                else:
+                    p.grad.zero_()
 
     def step(self, closure: Callable | None = None):
         """One update of every parameter that has a gradient; returns ``closure()`` if given.

@@ -230,3 +230,19 @@ def tiny_fit(**kwargs):
     model = nn.Sequential(nn.Linear(4, 2))
     return fit(model, nn.CrossEntropyLoss(), tl.optim.SGD(model.parameters(), lr=0.1), (x, y), epochs=2,
                batch_size=16, seed=0, **kwargs)
+
+
+# ---------------------------------------------------------------- PyTorch layouts (test_nn_pytorch_layouts.py)
+# The same architectures built from either library's nn namespace (tinygrad_lite.nn mirrors
+# torch.nn's names and arguments): weights saved by one load into the other.
+def mlp_with_batchnorm(lib):
+    return lib.Sequential(lib.Linear(8, 16), lib.BatchNorm1d(16), lib.ReLU(), lib.Dropout(0.3), lib.Linear(16, 4))
+
+
+def lenet(lib):
+    return lib.Sequential(lib.Conv2d(1, 4, 3, padding=1), lib.BatchNorm2d(4), lib.ReLU(), lib.MaxPool2d(2),
+                          lib.Conv2d(4, 8, 3), lib.ReLU(), lib.MaxPool2d(2), lib.Flatten(), lib.Linear(8, 3))
+
+
+PYTORCH_MODELS = {"mlp": (mlp_with_batchnorm, (5, 8)), "lenet": (lenet, (2, 1, 8, 8))}
+FIXTURES = ROOT / "tests" / "fixtures"

@@ -98,7 +98,9 @@ PUBLIC = {
     "tinygrad_lite": """Function GradcheckError Tensor arange as_tensor cat concatenate draw_graph eye full
         full_like get_default_device gradcheck graph is_available is_grad_enabled manual_seed maximum minimum
         nn no_grad ones ones_like optim rand rand_like randn randn_like set_default_device stack to_numpy
-        where zeros zeros_like""",
+        where zeros zeros_like cuda einsum empty enable_grad inference_mode linspace load multinomial randint
+        randperm save tensor tril triu""",
+    "tinygrad_lite.cuda": "device_count is_available manual_seed manual_seed_all synchronize",
     "tinygrad_lite.nn": """AdaptiveAvgPool2d Arctan AvgPool2d BCELoss BCEWithLogitsLoss BatchNorm1d BatchNorm2d
         BinaryStep CELU Conv2d CrossEntropyLoss Dropout Dropout2d ELU Embedding Flatten GELU Hardswish Hardtanh
         HingeLoss HuberLoss Identity IncompatibleKeys L1Loss LayerNorm LeakyReLU Linear LogSoftmax MSELoss
@@ -109,7 +111,7 @@ PUBLIC = {
         binary_cross_entropy_with_logits binary_step celu conv2d cross_entropy dropout dropout2d elu embedding
         gelu hardswish hardtanh hinge_loss huber_loss l1_loss layer_norm leaky_relu linear log_softmax
         max_pool2d mish mse_loss nll_loss prelu relu relu6 selu sigmoid silu smooth_l1_loss softmax softplus
-        softsign tanh""",
+        softsign tanh conv1d one_hot pad""",
     "tinygrad_lite.nn.init": """calculate_gain constant_ fans kaiming_normal_ kaiming_uniform_ normal_ ones_
         pytorch_default_ small_normal_ uniform_ xavier_normal_ xavier_uniform_ zeros_""",
     "tinygrad_lite.nn.utils": "clip_grad_norm_ clip_grad_value_",
@@ -131,6 +133,8 @@ PUBLIC = {
     "tinygrad_lite.distributed": """Communicator DEFAULT_TIMEOUT DataParallel DistributedError ShardedLoader
         SyncBatchNorm1d SyncBatchNorm2d convert_sync_batchnorm dask_executor import_mpi init""",
     "tinygrad_lite.files": "atomic_write decode_float encode_float read_json to_json write_json",
+    "tinygrad_lite.utils.data": """BatchSampler DataLoader Dataset RandomSampler Sampler SequentialSampler
+        TensorDataset default_collate default_convert""",
 }
 
 

@@ -93,6 +93,65 @@ def test_no_grad_decorator_and_restore_after_error(device):
     assert tl.is_grad_enabled() and (x * x).requires_grad
 
 
+def test_enable_grad_records_again_inside_no_grad(device):
+    x = leaf([1.0, 2.0], device)
+    with tl.no_grad():
+        with tl.enable_grad():
+            assert tl.is_grad_enabled()
+            y = (x * x).sum()
+        assert not tl.is_grad_enabled() and not (x * x).requires_grad
+    y.backward()
+    np.testing.assert_allclose(x.grad.numpy(), [2.0, 4.0])
+
+    @tl.enable_grad()
+    def recorded():
+        return x * 3
+
+    @tl.enable_grad  # PyTorch's decorators work without parentheses too
+    def also_recorded():
+        return x * 3
+
+    with tl.no_grad():
+        assert recorded().requires_grad and also_recorded().requires_grad and not tl.is_grad_enabled()
+    with pytest.raises(ZeroDivisionError), tl.no_grad(), tl.enable_grad():
+        raise ZeroDivisionError
+    assert tl.is_grad_enabled()
+
+
+def test_inference_mode_and_no_grad_forms(device):
+    x = leaf([1.0, 2.0], device)
+
+    @tl.no_grad
+    def bare():
+        return x * x
+
+    @tl.inference_mode()
+    def inferred():
+        return x * x
+
+    @tl.inference_mode
+    def inferred_bare():
+        return x * x
+
+    assert not any(f().requires_grad for f in (bare, inferred, inferred_bare)) and tl.is_grad_enabled()
+    assert bare.__name__ == "bare"
+    with tl.inference_mode():
+        assert not tl.is_grad_enabled() and not (x * x).requires_grad
+    with tl.inference_mode(False):  # leaves the setting as it is
+        assert tl.is_grad_enabled()
+    with tl.no_grad(), tl.inference_mode(False):
+        assert not tl.is_grad_enabled()
+    assert tl.is_grad_enabled()
+    with pytest.raises(TypeError, match="inference_mode: mode must be True or False"):
+        tl.inference_mode("yes")
+
+    @tl.no_grad()
+    def countdown(n):  # calls itself through the decorator: each call restores what it found
+        return countdown(n - 1) if n else tl.is_grad_enabled()
+
+    assert countdown(3) is False and tl.is_grad_enabled()
+
+
 def test_detach_cuts_the_graph(device):
     x = leaf([1.0, -3.0], device)
     d = x.detach()
@@ -230,11 +289,28 @@ def test_backward_uses_forward_values_after_data_is_replaced(device):
 # ---------------------------------------------------------------- non-smooth points (documented rule)
 def test_max_ties_share_the_gradient(device):
     x = leaf([[1.0, 3.0, 3.0], [2.0, 2.0, 2.0]], device)
-    x.max(axis=1).sum().backward()
+    x.amax(axis=1).sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), [[0, 0.5, 0.5], [1 / 3] * 3])
     y = leaf([1.0, 3.0, 3.0], device)
     y.min().backward()
     np.testing.assert_allclose(y.grad.numpy(), [1.0, 0, 0])
+    z = leaf([[1.0, 3.0, 3.0], [2.0, 2.0, 0.0]], device)
+    (z.max() + 10 * z[1].min() + 100 * z[0].amin()).backward()  # without a dim: shared, as PyTorch's
+    np.testing.assert_allclose(z.grad.numpy(), [[100, 0.5, 0.5], [0, 0, 10]])
+    w = leaf([2.0, 5.0, 2.0], device)
+    w.min().backward()
+    np.testing.assert_allclose(w.grad.numpy(), [0.5, 0, 0.5])
+
+
+def test_max_and_min_along_a_dim_send_the_gradient_to_the_returned_index(device):
+    """PyTorch's max(dim)/min(dim): the first index on ties, and only it receives the gradient."""
+    x = leaf([[1.0, 3.0, 3.0], [2.0, 2.0, 2.0], [0.0, 0.0, 5.0]], device)
+    values, indices = x.max(1)
+    assert indices.tolist() == [1, 0, 2] and values.tolist() == [3, 2, 5]
+    low = x.min(dim=1)
+    assert low.indices.tolist() == [0, 0, 0] and low.values.tolist() == [1, 2, 0]
+    (values * leaf([1.0, 10.0, 100.0], device) + low.values).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [[1, 1, 0], [11, 0, 0], [1, 0, 100]])
 
 
 def test_maximum_minimum_ties_split_equally(device):

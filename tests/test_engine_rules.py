@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import tinygrad_lite.nn.functional as F
 
 import tinygrad_lite as tl
 from tinygrad_lite import nn
@@ -105,6 +106,24 @@ def test_layers_refuse_integer_input_and_say_how_to_convert(device):
         nn.Conv2d(1, 1, 2).to(device)(x)
     lin = nn.Linear(3, 3).to(device)
     assert lin(x.float()).dtype == np.float32
+
+
+def test_layers_refuse_another_float_dtype_than_their_weights_and_say_how_to_convert(device):
+    """PyTorch refuses a float64 batch into a float32 layer ("mat1 and mat2 must have the same
+    dtype") where NumPy would promote silently; the one input check says which conversion fixes it."""
+    x64 = tl.Tensor(np.ones((2, 1, 3, 3)), device=device)  # a float64 array keeps its dtype
+    wrong = r"input of dtype float64 for a weight of dtype float32 \(PyTorch: mat1 and mat2 must have the same dtype\)"
+    with pytest.raises(TypeError, match=rf"linear: {wrong}; convert the input with x\.float\(\)"):
+        nn.Linear(3, 2).to(device)(x64)
+    with pytest.raises(TypeError, match=rf"linear: {wrong}"):
+        F.linear(x64, tl.zeros(2, 3, device=device), tl.zeros(2, device=device))  # the fused path
+    with pytest.raises(TypeError, match=rf"Conv2d\(.*{wrong}; convert the input with x\.float\(\)"):
+        nn.Conv2d(1, 1, 2).to(device)(x64)
+    with pytest.raises(TypeError, match=r"conv2d: input of dtype float32 for a weight of dtype float64.*x\.double\(\)"):
+        F.conv2d(x64.float(), tl.zeros(1, 1, 2, 2, dtype="float64", device=device))
+    assert nn.Linear(3, 2).to(device)(x64.float()).dtype == np.float32  # the fixes the messages name
+    assert nn.Conv2d(1, 1, 2).to(device).double()(x64).dtype == np.float64
+    assert nn.MaxPool2d(2)(x64).dtype == np.float64  # no weight: any float
 
 
 def test_a_numpy_array_given_to_a_layer_is_refused_by_name():

@@ -103,7 +103,7 @@ def test_prelu_alpha_gradient(device, shape, num):
     rng = np.random.default_rng(7)
     x = rng.uniform(0.1, 2, shape) * rng.choice([-1, 1], shape)
     layer = nn.PReLU(num, device=device)
-    layer.alpha.data[...] = tl.Tensor(rng.uniform(0.05, 0.5, num), device=device).data
+    layer.weight.data[...] = tl.Tensor(rng.uniform(0.05, 0.5, num), device=device).data
     t = tl.Tensor(x, device=device, requires_grad=True)
     assert module_gradcheck(layer, t)
     # dL/dalpha_c for L = sum f(x): the sum of the negative inputs of feature c
@@ -112,15 +112,15 @@ def test_prelu_alpha_gradient(device, shape, num):
     axis = 1 if x.ndim >= 2 else 0
     neg = np.minimum(x, 0)
     expected = neg.sum() if num == 1 else np.moveaxis(neg, axis, 0).reshape(num, -1).sum(1)
-    np.testing.assert_allclose(layer.alpha.grad.numpy(), np.reshape(expected, (num,)), rtol=1e-5)
+    np.testing.assert_allclose(layer.weight.grad.numpy(), np.reshape(expected, (num,)), rtol=1e-5)
 
 
 def test_prelu_learns_per_feature_and_rejects_mismatch():
     layer = nn.PReLU(2)
-    layer.alpha.data[...] = np.array([0.1, 0.5], np.float32)
+    layer.weight.data[...] = np.array([0.1, 0.5], np.float32)
     out = layer(tl.Tensor([[-1.0, -1.0], [2.0, -4.0]]))
     np.testing.assert_allclose(out.numpy(), [[-0.1, -0.5], [2.0, -2.0]], rtol=1e-6)
-    assert [n for n, _ in layer.named_parameters()] == ["alpha"]
+    assert [n for n, _ in layer.named_parameters()] == ["weight"]
     with pytest.raises(ValueError, match="prelu"):
         layer(tl.ones(3, 5))
     with pytest.raises(ValueError):
@@ -274,7 +274,7 @@ def test_reprs_and_no_parameters():
 
 def test_an_mlp_with_each_activation_trains(device):
     """Linear -> activation -> Linear fits y = sin(x) better after 30 SGD steps."""
-    x = tl.Tensor(np.linspace(-2, 2, 32).reshape(-1, 1), device=device)
+    x = tl.Tensor(np.linspace(-2, 2, 32).reshape(-1, 1), dtype=np.float32, device=device)  # the layers' dtype
     y = x.sin()
     for name, (module, *_) in TORCH_TABLE.items():
         tl.manual_seed(0)

@@ -207,7 +207,7 @@ def test_a_state_dict_saved_before_num_batches_tracked_existed_still_loads(devic
     and keeps the count; any other missing key is still refused."""
     model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4)).to(device)
     model.train()
-    model(tl.Tensor(np.arange(12.0).reshape(4, 3), device=device))
+    model(tl.Tensor(np.arange(12.0).reshape(4, 3), dtype=np.float32, device=device))
     old = {k: v for k, v in model.state_dict().items() if not k.endswith("num_batches_tracked")}
     fresh = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4)).to(device)
     result = fresh.load_state_dict(old)

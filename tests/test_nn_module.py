@@ -104,6 +104,58 @@ def test_zero_grad(device):
     assert all(p.grad is None for p in m.parameters())
 
 
+def test_zero_grad_set_to_none_false_zeroes_in_place(device):
+    """PyTorch's ``zero_grad(set_to_none=False)``: the same gradient tensors, now all zeros; a
+    parameter without a gradient keeps none. ``set_to_none=True`` (the default) drops them."""
+    m = Block(device)
+    m(tl.randn(5, 3, device=device)).sum().backward()
+    m.scale.grad = None
+    grads = [p.grad for p in m.parameters()]
+    m.zero_grad(set_to_none=False)
+    assert m.scale.grad is None
+    for p, g in zip(m.parameters(), grads):
+        if g is not None:
+            assert p.grad is g and not np.any(p.grad.numpy())
+    m.zero_grad(set_to_none=True)
+    assert all(p.grad is None for p in m.parameters())
+
+
+def test_requires_grad_freezes_and_unfreezes_every_parameter(device):
+    m = Block(device)
+    assert m.requires_grad_(False) is m
+    assert not any(p.requires_grad for p in m.parameters())
+    x = tl.randn(5, 3, device=device, requires_grad=True)
+    m(x).sum().backward()  # the input still gets its gradient; the frozen parameters none
+    assert x.grad is not None and all(p.grad is None for p in m.parameters())
+    m.fc.requires_grad_()  # on a sub-module only: PyTorch's default is True
+    assert [n for n, p in m.named_parameters() if p.requires_grad] == ["fc.weight", "fc.bias"]
+    assert m.requires_grad_(True) is m and all(p.requires_grad for p in m.parameters())
+
+
+def test_apply_visits_children_before_parents_and_returns_self():
+    """PyTorch's order: each child's whole subtree (post-order, registration order), then the module."""
+    inner = nn.Sequential(nn.Linear(2, 2), nn.Tanh())
+    model = nn.Sequential(nn.Linear(3, 2), inner, nn.ReLU())
+    seen = []
+    assert model.apply(seen.append) is model
+    assert seen == [model[0], inner[0], inner[1], inner, model[2], model]
+    assert [type(m).__name__ for m in Block().apply(lambda m: None).modules()] == ["Block", "Linear", "ReLU"]
+
+
+def test_apply_initializes_weights():
+    """The common use: ``model.apply(init)`` with a function that checks the layer type."""
+    model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Sequential(nn.Linear(4, 2)))
+
+    def init(m):
+        if isinstance(m, nn.Linear):
+            nn.init.constant_(m.weight, 0.5)
+            nn.init.zeros_(m.bias)
+
+    model.apply(init)
+    for layer in (model[0], model[2][0]):
+        assert np.all(layer.weight.numpy() == 0.5) and not np.any(layer.bias.numpy())
+
+
 def test_to_moves_parameters_and_buffers(device):
     m = Block("cpu")
     x = np.random.default_rng(0).standard_normal((5, 3)).astype(np.float32)

@@ -38,7 +38,7 @@ def test_penalty_values_and_gradients(device, kind):
     for layer, w in zip((m[0], m[3]), ws):
         np.testing.assert_allclose(layer.weight.grad.numpy(), lam * grad(w), rtol=1e-5, atol=1e-8)
         assert layer.bias.grad is None
-    assert m[1].weight.grad is None and m[1].bias.grad is None and m[2].alpha.grad is None
+    assert m[1].weight.grad is None and m[1].bias.grad is None and m[2].weight.grad is None
 
 
 def test_penalty_functions_and_explicit_parameters(device):

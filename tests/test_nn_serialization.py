@@ -1,5 +1,6 @@
-"""nn.save / nn.load: .npz round trip, atomic writes, no pickle, damaged files named."""
+"""nn.save / nn.load: .npz and .safetensors round trips, atomic writes, no pickle, damaged files named."""
 import io
+import json
 import os
 import pickle
 import re
@@ -234,3 +235,140 @@ def test_reads_archives_written_by_numpy_savez(tmp_path):
     got = nn.load(path)
     assert list(got) == ["0.weight", "b"] and got["b"].dtype == np.int16
     np.testing.assert_array_equal(got["0.weight"], np.eye(2))
+
+
+# ---------------------------------------------------------------- .safetensors
+def _safetensors_bytes(entries: dict, metadata: dict | None = None) -> bytes:
+    """A .safetensors file built by hand from the format's specification (8-byte little-endian
+    header size, the JSON header, the raw little-endian bytes), independent of the package."""
+    header, data = {}, b""
+    for key, (dtype, array) in entries.items():
+        raw = np.ascontiguousarray(array).tobytes()
+        header[key] = {"dtype": dtype, "shape": list(np.shape(array)), "data_offsets": [len(data), len(data) + len(raw)]}
+        data += raw
+    if metadata is not None:
+        header["__metadata__"] = metadata
+    text = json.dumps(header).encode("utf-8")
+    return len(text).to_bytes(8, "little") + text + data
+
+
+ALL_DTYPES = {"f16": np.float16, "f32": np.float32, "f64": np.float64, "i8": np.int8, "i16": np.int16,
+              "i32": np.int32, "i64": np.int64, "u8": np.uint8, "u16": np.uint16, "u32": np.uint32,
+              "u64": np.uint64, "bool": np.bool_}
+
+
+def test_safetensors_round_trip_keeps_dtypes_shapes_values_and_order(tmp_path):
+    rng = np.random.default_rng(0)
+    want = {f"z.{name}": (rng.standard_normal((2, 3)) * 50).astype(dt) for name, dt in ALL_DTYPES.items()}
+    want |= {"a.count": np.array(7, dtype=np.int64), "a.fortran": np.asfortranarray(np.arange(6.0).reshape(2, 3)),
+             "a.strided": np.arange(10, dtype=np.float32)[::3], "a.empty": np.zeros((0, 4), np.float32)}
+    path = tmp_path / "all.safetensors"
+    nn.save(want, path)
+    got = nn.load(path)
+    assert list(got) == list(want)  # the saved order, although the format stores by dtype and name
+    for k, v in want.items():
+        assert got[k].dtype == v.dtype and got[k].shape == v.shape, k
+        np.testing.assert_array_equal(got[k], v, err_msg=k)
+        got[k][...] = 0  # writable arrays, each its own
+    assert nn.load(path)["z.f32"].any()
+
+
+def test_safetensors_model_round_trip_and_metadata(device, tmp_path):
+    src = _model(0, device)
+    src(tl.randn(4, 3, device=device))
+    path = tmp_path / "model.safetensors"
+    nn.save(src, path, metadata={"epochs": "3", "note": "digits"})
+    dst = _model(1, device)
+    dst.load_state_dict(nn.load(path))
+    _assert_same_state(src, dst)
+    meta = nn.load_metadata(path)
+    assert meta["epochs"] == "3" and meta["note"] == "digits" and meta["format"] == "pt"
+    assert meta["tinygrad_lite.version"] == tl.__version__
+    assert json.loads(meta["tinygrad_lite.dtypes"]) == {k: v.dtype.name for k, v in src.state_dict().items()}
+
+
+def test_safetensors_reads_a_file_written_from_the_specification(tmp_path):
+    w = np.arange(6, dtype=np.float32).reshape(2, 3)
+    path = tmp_path / "spec.safetensors"
+    path.write_bytes(_safetensors_bytes({"w": ("F32", w), "n": ("I64", np.array(5)), "h": ("F16", np.ones(2, np.float16))}))
+    got = nn.load(path)
+    assert list(got) == ["h", "n", "w"]  # no recorded order: sorted
+    np.testing.assert_array_equal(got["w"], w)
+    assert got["n"].shape == () and got["n"] == 5 and got["h"].dtype == np.float16
+    assert nn.load_metadata(path) == {}
+    # and what this library writes is what the specification says
+    nn.save({"w": w}, path)
+    raw = path.read_bytes()
+    size = int.from_bytes(raw[:8], "little")
+    header = json.loads(raw[8 : 8 + size])
+    assert header["w"] == {"dtype": "F32", "shape": [2, 3], "data_offsets": [0, 24]}
+    assert raw[8 + size :] == w.tobytes()
+
+
+@pytest.mark.parametrize("dtype", ["BF16", "F8_E4M3", "F8_E5M2"])
+def test_safetensors_dtypes_numpy_lacks_are_refused_by_name(tmp_path, dtype):
+    path = tmp_path / "bf.safetensors"
+    path.write_bytes(_safetensors_bytes({"w": (dtype, np.zeros(4, np.uint16 if dtype == "BF16" else np.uint8))}))
+    name = {"BF16": "bfloat16", "F8_E4M3": "float8", "F8_E5M2": "float8"}[dtype]
+    with pytest.raises(ValueError, match=rf"load: {re.escape(repr(str(path)))}: entry 'w' is {name}"):
+        nn.load(path)
+
+
+def test_safetensors_metadata_must_be_strings_and_not_the_librarys_keys(tmp_path):
+    path = tmp_path / "m.safetensors"
+    with pytest.raises(TypeError, match="metadata must map strings to strings"):
+        nn.save({"a": np.ones(1)}, path, metadata={"epochs": 3})
+    with pytest.raises(ValueError, match="'tinygrad_lite.version'.*the library's own"):
+        nn.save({"a": np.ones(1)}, path, metadata={"tinygrad_lite.version": "9"})
+    with pytest.raises(ValueError, match=r"metadata is kept in \.safetensors files only"):
+        nn.save({"a": np.ones(1)}, tmp_path / "m.npz", metadata={"a": "b"})
+    with pytest.raises(ValueError, match="only .safetensors files carry metadata"):
+        nn.load_metadata(tmp_path / "m.npz")
+    assert not any(tmp_path.iterdir())
+
+
+def _saved_safetensors(tmp_path) -> bytes:
+    path = tmp_path / "good.safetensors"
+    nn.save({"w": np.arange(6, dtype=np.float32).reshape(2, 3), "b": np.zeros(2)}, path)
+    return path.read_bytes()
+
+
+def test_safetensors_every_truncation_raises_value_error_naming_the_file(tmp_path):
+    good = _saved_safetensors(tmp_path)
+    path = tmp_path / "cut.safetensors"
+    for n in range(len(good)):
+        path.write_bytes(good[:n])
+        with pytest.raises(ValueError) as err:
+            nn.load(path)
+        assert str(err.value).startswith(f"load: {str(path)!r}: "), n
+
+
+@pytest.mark.parametrize("what, message", [
+    ("empty", "too short"), ("garbage", "header claims"), ("npz", "header claims"),
+    ("bad-json", "not valid JSON"), ("not-object", "not a JSON object"), ("offsets", "truncated or damaged"),
+    ("dtype", "has dtype 'C64'"), ("entry", "not a tensor description")])
+def test_safetensors_damaged_files_are_named(tmp_path, what, message):
+    good = _saved_safetensors(tmp_path)
+    w = np.arange(6, dtype=np.float32)
+    text = b'{"w": {"dtype": "F32", "shape": [6], "data_offsets": [0, 24]'
+    data = {"empty": b"", "garbage": b"hello, not a safetensors file" * 4, "npz": _saved(tmp_path),
+            "bad-json": len(text).to_bytes(8, "little") + text + w.tobytes(),
+            "not-object": b"\x02\x00\x00\x00\x00\x00\x00\x00[]",
+            "offsets": _safetensors_bytes({"w": ("F32", w)})[:-4],
+            "dtype": _safetensors_bytes({"w": ("C64", w)}),
+            "entry": good.replace(b'"dtype"', b'"dtypo"')}[what]
+    path = tmp_path / "bad.safetensors"
+    path.write_bytes(data)
+    with pytest.raises(ValueError, match=message) as err:
+        nn.load(path)
+    assert str(err.value).startswith(f"load: {str(path)!r}: ")
+
+
+def test_tl_save_and_load_are_torch_save_and_load(tmp_path):
+    """``tl.save``/``tl.load`` are ``nn.save``/``nn.load`` (PyTorch's ``torch.save``/``torch.load`` names)."""
+    assert tl.save is nn.save and tl.load is nn.load
+    model = nn.Linear(3, 2)
+    tl.save(model.state_dict(), tmp_path / "model.npz")
+    again = nn.Linear(3, 2)
+    again.load_state_dict(tl.load(tmp_path / "model.npz"))
+    assert all(np.array_equal(a.numpy(), b.numpy()) for a, b in zip(model.parameters(), again.parameters()))

@@ -35,7 +35,9 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import tinygrad_lite as tl
-from tinygrad_lite import nn, ops, tensor
+from tinygrad_lite import nn, ops
+
+tensor = inspect.getmodule(tl.Tensor)  # the module tinygrad_lite/tensor.py (tl.tensor is PyTorch's factory)
 
 # ---------------------------------------------------------------- value domains
 POS = st.floats(0.2, 2)
@@ -225,6 +227,14 @@ def squeeze_case(draw):
 
 
 @st.composite
+def squeeze_any_case(draw):
+    """PyTorch's squeeze(dim): dims of any size (those not of size 1 stay), an int or a tuple."""
+    shape = draw(hnp.array_shapes(min_dims=1, max_dims=4, min_side=1, max_side=2))
+    dims = draw(hnp.valid_tuple_axes(len(shape), min_size=1))
+    return [arr(draw, shape)], {"dims": dims[0] if len(dims) == 1 and draw(st.booleans()) else dims}
+
+
+@st.composite
 def unsqueeze_case(draw):
     shape = draw(SHAPE)
     return [arr(draw, shape)], {"axis": draw(st.integers(-len(shape) - 1, len(shape)))}
@@ -317,6 +327,20 @@ def std_case(draw):
     axis = draw(st.none() | st.integers(-len(s), len(s) - 1) | hnp.valid_tuple_axes(len(s), min_size=1))
     ddof = draw(st.sampled_from([0, 1]))
     return [distinct(draw, s)], {"axis": axis, "keepdims": draw(st.booleans()), "ddof": ddof}
+
+
+@st.composite
+def var_case(draw, unbiased=False):
+    """std_case without ``ddof`` (the default correction, 1), or with ``unbiased`` (a bool) instead."""
+    xs, p = draw(std_case())
+    ddof = p.pop("ddof")
+    return xs, {**p, "unbiased": bool(ddof)} if unbiased else p
+
+
+@st.composite
+def distinct_case(draw):
+    """One tensor of values on the grid k/10, all different (no ties for max and min)."""
+    return [distinct(draw, draw(SHAPE))], {}
 
 
 @st.composite
@@ -423,6 +447,13 @@ def repeat_case(draw, counts=False):
 
 
 @st.composite
+def repeat_sizes_case(draw):
+    """PyTorch's repeat: one size per dim, or more (new leading dims); 0 included."""
+    s = draw(shapes(SHAPE))
+    return [arr(draw, s)], {"sizes": tuple(draw(st.lists(st.integers(0, 2), min_size=len(s), max_size=len(s) + 2)))}
+
+
+@st.composite
 def tile_case(draw):
     s = draw(shapes(SHAPE))
     return [arr(draw, s)], {"reps": tuple(draw(st.lists(st.integers(0, 2), max_size=4)))}
@@ -472,6 +503,75 @@ def topk_case(draw):
     (x,), p = draw(along(distinct_values=True, largest=st.booleans()))
     p["k"] = draw(st.integers(0, x.shape[p["axis"]]))
     return [x], p
+
+
+@st.composite
+def roll_case(draw, dims=False):
+    """Shifts (negative and beyond the size included) with no dims (any shape, 0-d too), or a tuple
+    of dims (an axis may come twice) with a shift each."""
+    s = draw(shapes(SHAPE1 if dims else SHAPE))
+    shift = st.integers(-4, 4)
+    if not dims:
+        return [arr(draw, s)], {"shifts": draw(shift)}
+    axes = tuple(draw(st.lists(st.integers(-len(s), len(s) - 1), min_size=1, max_size=3)))
+    return [arr(draw, s)], {"shifts": tuple(draw(shift) for _ in axes), "dims": axes}
+
+
+@st.composite
+def index_select_case(draw):
+    """PyTorch's index_select: a 1-D index (repeats included) or a 0-d one, values in [0, n)."""
+    s = draw(SHAPE1)
+    axis = draw(st.integers(-len(s), len(s) - 1))
+    n = s[axis]
+    index = draw(hnp.arrays(np.int64, draw(st.sampled_from([(), (1,), (3,), (5,)])), elements=st.integers(0, n - 1)))
+    return [arr(draw, s)], {"axis": axis, "index": index}
+
+
+@st.composite
+def masked_fill_case(draw, tensor_value=False):
+    """A bool mask that broadcasts against x (either may be the larger), and a value: a number, or
+    a 0-d tensor that is an input of its own."""
+    sx, sm = draw(pairs(hnp.mutually_broadcastable_shapes(num_shapes=2, max_dims=3, max_side=3)))
+    mask = draw(hnp.arrays(np.bool_, sm))
+    if tensor_value:
+        return [arr(draw, sx), arr(draw, ())], {"mask": mask}
+    return [arr(draw, sx)], {"mask": mask, "value": draw(st.sampled_from([0.0, -1.5, 2.25]))}
+
+
+@st.composite
+def mm_case(draw, batched=False):
+    n, m, p = (draw(st.integers(1, 3)) for _ in range(3))
+    b = (draw(st.integers(1, 3)),) if batched else ()
+    return [arr(draw, b + (n, m)), arr(draw, b + (m, p))], {}
+
+
+# (equation, operand shapes, the same with letters for NumPy's einsum where it differs: NumPy refuses
+# '...' left out of an explicit output, which PyTorch sums over, and size-1 '...' axes to broadcast)
+EINSUMS = [
+    ("ij,jk->ik", [(2, 3), (3, 4)], None),
+    ("bhqd,bhkd->bhqk", [(1, 2, 3, 2), (1, 2, 4, 2)], None),  # attention scores
+    ("bij,bjk->bik", [(2, 2, 3), (2, 3, 2)], None),
+    ("ij,jk,kl->il", [(2, 3), (3, 2), (2, 2)], None),
+    ("bn,anm,bm->ba", [(2, 3), (2, 3, 2), (2, 2)], None),  # bilinear
+    ("i,j->ij", [(3,), (2,)], None),
+    ("i,i", [(3,), (3,)], None),  # implicit: a dot product
+    ("ji", [(2, 3)], None),  # implicit: alphabetical order, a transpose
+    ("ij->", [(2, 3)], None),
+    ("ij->j", [(2, 3)], None),
+    ("ii", [(3, 3)], None),  # the trace
+    ("ii->i", [(3, 3)], None),  # the diagonal
+    ("iij,j->i", [(2, 2, 3), (3,)], None),
+    ("...ij,...jk->...ik", [(2, 1, 2, 3), (4, 3, 2)], None),  # broadcast batch axes
+    ("b...,b...->b", [(2, 1, 3), (2, 4, 3)], "bij,bij->b"),  # a size-1 axis broadcast
+    ("...i->i", [(2, 3, 4)], "abi->i"),
+    ("Ab,bA->A", [(2, 3), (3, 2)], None),  # upper-case letters
+]
+
+
+@st.composite
+def einsum_case(draw):
+    eq, shapes_, ref_eq = draw(st.sampled_from(EINSUMS))
+    return [arr(draw, s) for s in shapes_], {"eq": eq, "ref_eq": ref_eq or eq}
 
 
 # ---------------------------------------------------------------- references
@@ -548,6 +648,47 @@ def _sorted_ref(x, axis, descending):
 
 def _topk_ref(x, axis, largest, k):
     return np.take(_sorted_ref(x, axis, largest), range(k), axis)
+
+
+# PyTorch's meanings of the names NumPy uses otherwise, from PyTorch's documentation
+def _var_ref(x, axis=None, keepdims=False, ddof=1, unbiased=None):
+    """torch.var: sum((x - mean)^2) / (N - correction), N the number of elements reduced; correction
+    1 by default, ``unbiased`` True for 1 and False for 0."""
+    correction = ddof if unbiased is None else int(unbiased)
+    axes = tuple(range(x.ndim)) if axis is None else (axis,) if isinstance(axis, int) else tuple(axis)
+    d = x - x.mean(axis=axes, keepdims=True)
+    return (d * d).sum(axis=axes, keepdims=keepdims) / (math.prod(x.shape[a] for a in axes) - correction)
+
+
+def _max_dim_ref(x, axis, keepdims, largest=True):
+    """torch.max(x, dim, keepdim) (torch.min with ``largest=False``) as values + indices: each row's
+    largest value and its position along ``dim``, found by a loop over the rows."""
+    moved = np.moveaxis(x, axis, -1)
+    values, indices = np.empty(moved.shape[:-1]), np.empty(moved.shape[:-1])
+    for p in np.ndindex(moved.shape[:-1]):
+        row = list(moved[p])
+        best = max(row) if largest else min(row)
+        values[p], indices[p] = best, row.index(best)  # the first one, as PyTorch's on ties
+    out = values + indices
+    return np.expand_dims(out, axis) if keepdims else out
+
+
+def _tiled_ref(x, sizes):
+    """torch.Tensor.repeat: x viewed with leading dims of 1 up to len(sizes) dims, then
+    out[i_0, ..., i_k] = x[i_0 mod n_0, ..., i_k mod n_k] over (sizes[j] n_j) positions per dim."""
+    x = x.reshape((1,) * (len(sizes) - x.ndim) + x.shape)
+    return x[np.ix_(*[np.arange(r * n) % n for r, n in zip(sizes, x.shape)])] if sizes else x
+
+
+def _squeeze_ref(x, dims):
+    """torch.squeeze(x, dims): the listed dims of size 1 removed, the others left."""
+    dims = {d % x.ndim for d in ((dims,) if isinstance(dims, int) else dims)}
+    return x.reshape(tuple(n for d, n in enumerate(x.shape) if not (d in dims and n == 1)))
+
+
+def _values_and_indices(result):
+    """max(dim)'s (values, indices) as one tensor that the table can check: values + indices."""
+    return result.values + result.indices
 
 
 # ---------------------------------------------------------------- the table, in the sections of tinygrad_lite/ops.py
@@ -659,14 +800,32 @@ OPS = [
     Op("mean", lambda x, **k: x.mean(**k), lambda x, **k: np.mean(x, **k), reduction()),
     Op("mean_dim_keepdim", lambda x, axis, keepdims: x.mean(dim=axis, keepdim=keepdims),
        lambda x, **k: np.mean(x, **k), reduction()),
-    Op("var", lambda x, **k: x.var(**k), lambda x, **k: np.var(x, **k), reduction()),
-    Op("std", lambda x, **k: x.std(**k), lambda x, **k: np.std(x, **k), std_case()),
+    Op("var_correction_0", lambda x, **k: x.var(correction=0, **k), lambda x, **k: np.var(x, **k), reduction()),
+    Op("std_ddof", lambda x, **k: x.std(**k), lambda x, **k: np.std(x, **k), std_case()),
+    Op("var", lambda x, **k: x.var(**k), _var_ref, var_case()),
+    Op("std", lambda x, **k: x.std(**k), lambda x, **k: np.sqrt(_var_ref(x, **k)), var_case()),
+    Op("var_unbiased", lambda x, axis, keepdims, unbiased: x.var(axis, unbiased, keepdims), _var_ref,
+       var_case(unbiased=True)),
+    Op("std_unbiased_dim_keepdim",
+       lambda x, axis, keepdims, unbiased: x.std(dim=axis, unbiased=unbiased, keepdim=keepdims),
+       lambda x, **k: np.sqrt(_var_ref(x, **k)), var_case(unbiased=True)),
+    Op("var_correction", lambda x, axis, keepdims, ddof: x.var(dim=axis, keepdim=keepdims, correction=ddof),
+       _var_ref, std_case()),
     Op("std_correction", lambda x, axis, keepdims, ddof: x.std(dim=axis, keepdim=keepdims, correction=ddof),
        lambda x, **k: np.std(x, **k), std_case()),
-    Op("max", lambda x, **k: x.max(**k), lambda x, **k: np.max(x, **k), reduction(ties=True)),
-    Op("max_dim_keepdim", lambda x, axis, keepdims: x.max(dim=axis, keepdim=keepdims),
+    Op("amax", lambda x, **k: x.amax(**k), lambda x, **k: np.max(x, **k), reduction(ties=True)),
+    Op("amax_dim_keepdim", lambda x, axis, keepdims: x.amax(dim=axis, keepdim=keepdims),
        lambda x, **k: np.max(x, **k), reduction(ties=True)),
-    Op("min", lambda x, **k: x.min(**k), lambda x, **k: np.min(x, **k), reduction(ties=True)),
+    Op("amin", lambda x, **k: x.amin(**k), lambda x, **k: np.min(x, **k), reduction(ties=True)),
+    Op("max", lambda x: x.max(), np.max, distinct_case()),
+    Op("min", lambda x: x.min(), np.min, distinct_case()),
+    Op("max_dim", lambda x, axis, keepdims: _values_and_indices(x.max(axis, keepdims)), _max_dim_ref,
+       along(distinct_values=True, keepdims=st.booleans())),
+    Op("min_dim_keepdim", lambda x, axis, keepdims: _values_and_indices(x.min(dim=axis, keepdim=keepdims)),
+       lambda x, axis, keepdims: _max_dim_ref(x, axis, keepdims, largest=False),
+       along(distinct_values=True, keepdims=st.booleans())),
+    Op("max_other", lambda x, y: x.max(y), np.maximum, no_ties()),
+    Op("min_other", lambda x, y: x.min(y), np.minimum, no_ties()),
     Op("prod", lambda x, **k: x.prod(**k), lambda x, **k: np.prod(x, **k),
        reduction(elements=st.floats(-2, 2) | st.just(0.0))),  # zeros: the gradient is exact there,
     Op("logsumexp", lambda x, **k: x.logsumexp(**k),
@@ -685,13 +844,15 @@ OPS = [
     Op("reshape_varargs", lambda x, shape: x.reshape(*shape), lambda x, shape: x.reshape(shape),
        reshape_case()),
     Op("view", lambda x, shape: x.view(*shape), lambda x, shape: x.reshape(shape), reshape_case()),
-    Op("transpose", lambda x: x.transpose(), np.transpose, unary()),
+    Op("transpose", lambda x, a, b: x.transpose(a, b), lambda x, a, b: np.swapaxes(x, a, b), two_axes()),
+    Op("transpose_dim0_dim1", lambda x, a, b: x.transpose(dim0=a, dim1=b), lambda x, a, b: np.swapaxes(x, a, b),
+       two_axes()),
     Op("T", lambda x: x.T, lambda x: x.T, unary()),
     Op("permute", lambda x, axes: x.permute(axes), np.transpose, permute_case()),
-    Op("transpose_axes", lambda x, axes: x.transpose(*axes), np.transpose, permute_case()),
+    Op("permute_varargs", lambda x, axes: x.permute(*axes), np.transpose, permute_case()),
     Op("permute_all_3d", lambda x: tl.concatenate(_perms(x, lambda t, p: t.permute(p)), 0),
        lambda x: np.concatenate(_perms(x, np.transpose), 0), all_perms3()),
-    Op("transpose_all_3d", lambda x: tl.concatenate(_perms(x, lambda t, p: t.transpose(*p)), 0),
+    Op("permute_varargs_all_3d", lambda x: tl.concatenate(_perms(x, lambda t, p: t.permute(*p)), 0),
        lambda x: np.concatenate(_perms(x, np.transpose), 0), all_perms3()),
     Op("swapaxes", lambda x, a, b: x.swapaxes(a, b), lambda x, a, b: np.swapaxes(x, a, b), two_axes()),
     Op("expand", lambda x, shape: x.expand(shape), np.broadcast_to, expand_case()),
@@ -699,6 +860,7 @@ OPS = [
     Op("expand_minus_one", lambda x, shape, resolved: x.expand(*shape),
        lambda x, shape, resolved: np.broadcast_to(x, resolved), expand_minus_one()),
     Op("squeeze", lambda x, axis: x.squeeze(axis), lambda x, axis: np.squeeze(x, axis), squeeze_case()),
+    Op("squeeze_any_dims", lambda x, dims: x.squeeze(dims), _squeeze_ref, squeeze_any_case()),
     Op("unsqueeze", lambda x, axis: x.unsqueeze(axis), np.expand_dims, unsqueeze_case()),
     Op("flatten", lambda x, start_axis: x.flatten(start_axis), _flatten, flatten_case()),
     Op("flatten_start_end", lambda x, start, end: x.flatten(start, end), _flatten_ref, flatten_range_case()),
@@ -715,9 +877,11 @@ OPS = [
     Op("stack_dim", lambda *xs, axis: tl.stack(xs, dim=axis), lambda *xs, axis: np.stack(xs, axis),
        stack_case()),
     Op("tile", lambda x, reps: x.tile(*reps), lambda x, reps: np.tile(x, reps), tile_case()),
-    Op("repeat", lambda x, repeats, axis: x.repeat(repeats, axis=axis),
+    Op("repeat", lambda x, sizes: x.repeat(*sizes), _tiled_ref, repeat_sizes_case()),
+    Op("repeat_tuple", lambda x, sizes: x.repeat(sizes), _tiled_ref, repeat_sizes_case()),
+    Op("repeat_interleave_dim", lambda x, repeats, axis: x.repeat_interleave(repeats, dim=axis),
        lambda x, repeats, axis: np.repeat(x, repeats, axis), repeat_case()),
-    Op("repeat_counts", lambda x, repeats, axis: x.repeat(repeats, axis=axis),
+    Op("repeat_interleave_counts_axis", lambda x, repeats, axis: x.repeat_interleave(repeats, axis=axis),
        lambda x, repeats, axis: np.repeat(x, repeats, axis), repeat_case(counts=True)),
     Op("repeat_interleave", lambda x, repeats, axis: x.repeat_interleave(repeats, axis),
        lambda x, repeats, axis: np.repeat(x, repeats, axis), repeat_case(counts=True)),
@@ -730,6 +894,17 @@ OPS = [
     Op("narrow", lambda x, axis, start, length: x.narrow(axis, start, length),
        lambda x, axis, start, length: np.take(x, np.arange(length) + start % x.shape[axis], axis),
        narrow_case()),
+    Op("roll", lambda x, shifts: x.roll(shifts), lambda x, shifts: np.roll(x, shifts), roll_case()),
+    Op("roll_dims", lambda x, shifts, dims: x.roll(shifts, dims=dims),
+       lambda x, shifts, dims: np.roll(x, shifts, dims), roll_case(dims=True)),
+    Op("t", lambda x: x.t(), lambda x: x.T, unary(shape=hnp.array_shapes(min_dims=0, max_dims=2, max_side=3))),
+    Op("pad_value", lambda x, pad_width, widths, value: x.pad(pad_width, value=value),
+       lambda x, pad_width, widths, value: np.pad(x, widths, constant_values=value), pad_case()),
+    # PyTorch's result dtype: an int tensor joins a float one in the float's dtype (NumPy: float64)
+    Op("cat_tuple_with_ints", lambda x: tl.cat((x.reshape(-1), tl.arange(3, device=x.device)), dim=0),
+       lambda x: np.concatenate([x.reshape(-1), np.arange(3)]), unary()),
+    Op("stack_tuple_with_ints", lambda x: tl.stack((x, tl.ones(x.shape, dtype=np.int64, device=x.device)), -1),
+       lambda x: np.stack([x, np.ones(x.shape)], -1), unary()),
     # indexing and sorting
     Op("getitem_basic", lambda x, idx: x[idx], lambda x, idx: x[idx], basic_index()),
     Op("getitem_int_arrays", lambda x, idx: x[idx], lambda x, idx: x[idx], int_array_index()),
@@ -747,10 +922,32 @@ OPS = [
     Op("sort", lambda x, axis, descending: x.sort(axis, descending).values, _sorted_ref,
        along(distinct_values=True, descending=st.booleans())),
     Op("topk", lambda x, axis, largest, k: x.topk(k, axis, largest).values, _topk_ref, topk_case()),
+    Op("index_select", lambda x, axis, index: x.index_select(axis, index),
+       lambda x, axis, index: np.take(x, np.atleast_1d(index), axis), index_select_case()),
+    Op("index_select_dim", lambda x, axis, index: x.index_select(dim=axis, index=tl.tensor(index, device=x.device)),
+       lambda x, axis, index: np.take(x, np.atleast_1d(index), axis), index_select_case()),
+    Op("masked_fill", lambda x, mask, value: x.masked_fill(tl.tensor(mask, device=x.device), value),
+       lambda x, mask, value: np.where(mask, value, x), masked_fill_case()),
+    Op("masked_fill_tensor_value", lambda x, v, mask: x.masked_fill(mask, v),
+       lambda x, v, mask: np.where(mask, v, x), masked_fill_case(tensor_value=True)),
     # matmul
     Op("matmul", lambda x, y: x @ y, np.matmul, matmul_case()),
     Op("matmul_method", lambda x, y: x.matmul(y), np.matmul, matmul_case()),
+    Op("mm", lambda x, y: x.mm(y), np.matmul, mm_case()),
+    Op("bmm", lambda x, y: x.bmm(y), np.matmul, mm_case(batched=True)),
+    Op("einsum", lambda *xs, eq, ref_eq: tl.einsum(eq, *xs), lambda *xs, eq, ref_eq: np.einsum(ref_eq, *xs),
+       einsum_case()),
+    Op("einsum_operand_list", lambda *xs, eq, ref_eq: tl.einsum(eq, list(xs)),
+       lambda *xs, eq, ref_eq: np.einsum(ref_eq, *xs), einsum_case()),
     # conversion
+    Op("clone", lambda x: x.clone(), np.copy, unary()),
+    Op("contiguous", lambda x: x.contiguous(), np.copy, unary()),
+    Op("float", lambda x: x.float().double(), lambda x: x.astype(np.float32).astype(np.float64), unary(),
+       check={"eps": 1e-2}, casts=True),
+    Op("double", lambda x: x.double(), lambda x: x, unary(), casts=True),
+    # float16 rounds to 2^-9 near 2: a large step keeps the rounding out of the finite differences
+    Op("half", lambda x: x.half().double(), lambda x: x.astype(np.float16).astype(np.float64), unary(),
+       check={"eps": 0.25, "atol": 1e-2, "rtol": 1e-2}, casts=True),
     # through float32 and back: a large eps keeps float32 rounding out of the finite differences
     Op("astype", lambda x, dtype: x.astype(dtype).astype(np.float64),
        lambda x, dtype: x.astype(dtype).astype(np.float64),
@@ -763,6 +960,23 @@ OPS = [
 @given(data=st.data())
 def test_op(op, device, data):
     check_op(op, device, data)
+
+
+class _Given:
+    """In place of Hypothesis' ``data``: draws give one fixed value."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def draw(self, strategy, label=None):
+        return self.value
+
+
+@pytest.mark.parametrize("eq, operand_shapes, ref_eq", EINSUMS, ids=[e[0] for e in EINSUMS])
+def test_every_einsum_equation(device, eq, operand_shapes, ref_eq):
+    """The einsum row draws one equation per example; here each runs, on fixed mixed-sign values."""
+    row = next(op for op in OPS if op.name == "einsum")
+    check_op(row, device, _Given(([signed(s) for s in operand_shapes], {"eq": eq, "ref_eq": ref_eq or eq})))
 
 
 def test_the_table_has_one_row_per_name():
@@ -841,8 +1055,6 @@ def test_every_primitive_function_has_a_row():
 NUMPY_NAMED_BUT_NOT_DISPATCHED = {
     "sort": "PyTorch's meaning: (values, indices); numpy.sort gives the values",
     "split": "PyTorch's meaning: an int is the size of a piece; numpy.split's is the number of pieces",
-    "repeat": "the axis is keyword-only here (t.repeat(2, 3) is refused as PyTorch's tile); "
-              "numpy.repeat(a, r, 0) gives it positionally",
     "astype": "numpy.astype (NumPy 2.1) takes copy= and device=, which Tensor.astype does not",
     "broadcast_to": "numpy.broadcast_to gives a read-only NumPy view; the tensor's is Tensor.expand",
 }

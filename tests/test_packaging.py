@@ -69,6 +69,8 @@ from tinygrad_lite import nn, optim
 assert tl.nn is nn and nn.__name__ == "tinygrad_lite.nn" and optim.__name__ == "tinygrad_lite.optim"
 model = nn.Sequential(nn.Linear(3, 2))
 optim.SGD(model.parameters(), lr=0.1)
+from tinygrad_lite.data import DataLoader  # built on tinygrad_lite.utils.data's samplers
+from tinygrad_lite.utils.data import TensorDataset
 print(tl.__file__)
 for name in ("nn", "optim"):
     try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import operator
 import warnings
 
 import numpy as np
@@ -16,7 +17,7 @@ import pytest
 import tinygrad_lite.nn.functional as F
 
 import tinygrad_lite as tl
-from tinygrad_lite import backend, checks, nn
+from tinygrad_lite import backend, checks, nn, ops
 
 
 # ---------------------------------------------------------------- construction and dtypes
@@ -92,6 +93,8 @@ def test_empty_mean_and_too_few_for_ddof_are_nan(device):
     assert np.isnan(tl.zeros(0, device=device).mean().item())
     assert np.isnan(tl.zeros(0, 3, device=device).mean(axis=0).numpy()).all()
     assert np.isnan(tl.Tensor([2.0], device=device).var(ddof=1).item())
+    assert np.isnan(tl.Tensor([2.0], device=device).std().item())  # PyTorch's default: n - 1 = 0
+    assert tl.Tensor([2.0], device=device).var(correction=0).item() == 0.0
     assert tl.Tensor([1.0, 3.0], device=device).var(ddof=1).item() == 2.0
 
 
@@ -194,7 +197,7 @@ def _ones(shape, device):
     (lambda d: _ones((2, 3), d).reshape(4, 2), ValueError, r"size 6.*\(4, ?2\)"),
     (lambda d: _ones((2, 3), d).permute(0, 2), ValueError, r"permutation.*\(2, 3\)"),
     (lambda d: _ones((2, 3), d).permute(0, 0), ValueError, "permutation"),
-    (lambda d: _ones((2, 3), d).squeeze(1), ValueError, "size 3"),
+    (lambda d: _ones((2, 3), d).squeeze(2), ValueError, "out of range"),
     (lambda d: _ones((2, 3), d).unsqueeze(4), ValueError, "out of range"),
     (lambda d: _ones((2, 3), d).unsqueeze((0, 1)), TypeError, r"int.*\(0, 1\)"),
     (lambda d: _ones((2, 3), d).flatten((0, 1)), TypeError, "int"),
@@ -257,15 +260,16 @@ def test_every_axis_taking_callable_accepts_pytorch_spellings():
 
 @pytest.mark.parametrize("call", [
     lambda t, k: t.sum(**k), lambda t, k: t.mean(**k), lambda t, k: t.var(**k), lambda t, k: t.std(**k),
-    lambda t, k: t.max(**k), lambda t, k: t.min(**k), lambda t, k: t.prod(**k), lambda t, k: t.norm(**k),
+    lambda t, k: t.amax(**k), lambda t, k: t.amin(**k), lambda t, k: t.prod(**k), lambda t, k: t.norm(**k),
     lambda t, k: t.logsumexp(**k), lambda t, k: t.argmax(**k), lambda t, k: t.argmin(**k),
+    lambda t, k: t.max(**k).values, lambda t, k: t.min(**k).indices,
 ])
 def test_dim_and_keepdim_mean_axis_and_keepdims(device, call):
     t = _t(np.arange(24.0).reshape(2, 3, 4) % 7, device)
     for axis in (0, -1, (0, 2)):
         try:
             want = call(t, {"axis": axis, "keepdims": True})
-        except TypeError:  # argmax/argmin take one axis only
+        except TypeError:  # argmax/argmin and max/min(dim) take one axis only
             continue
         np.testing.assert_array_equal(call(t, {"dim": axis, "keepdim": True}).numpy(), want.numpy())
 
@@ -347,16 +351,145 @@ def test_pytorch_method_names_match_the_operators(device):
         x.div(2, rounding_mode="round")
 
 
-def test_numpy_meaning_kept_where_the_names_clash(device):
-    t = _t(np.arange(6.0).reshape(2, 3), device)
-    assert t.transpose(0, 1).shape == (2, 3)  # NumPy: the identity permutation
-    assert t.swapaxes(0, 1).shape == (3, 2) and "swapaxes" in tl.Tensor.transpose.__doc__
-    assert t.repeat(2, axis=0).tolist() == np.repeat(np.arange(6.0).reshape(2, 3), 2, 0).tolist()
-    assert t.tile(2, 1).shape == (4, 3)  # PyTorch's t.repeat(2, 1)
-    with pytest.raises(TypeError, match=r"t\.tile\(2, 3\)"):
-        t.repeat(2, 1)
-    assert t.std().item() == pytest.approx(np.std(np.arange(6.0)))  # divided by n, not n - 1
-    assert t.std(correction=1).item() == pytest.approx(np.std(np.arange(6.0), ddof=1))
+# ---------------------------------------------------------------- where NumPy and PyTorch give a name different meanings
+# PyTorch's meaning wins; NumPy's stays reachable under another name, and through NumPy's functions
+def test_transpose_exchanges_two_dims_and_numpys_transpose_is_permute(device):
+    a = np.arange(24.0).reshape(2, 3, 4)
+    t = _t(a, device)
+    assert t.transpose(0, 1).shape == (3, 2, 4) and t.transpose(dim0=-1, dim1=0).shape == (4, 3, 2)
+    np.testing.assert_array_equal(t.transpose(1, 2).numpy(), a.swapaxes(1, 2))
+    m = _t([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], device)
+    assert m.transpose(0, 1).tolist() == [[1, 4], [2, 5], [3, 6]]  # on 2-D the matrix transpose, not the identity
+    np.testing.assert_array_equal(t.permute(2, 0, 1).numpy(), a.transpose(2, 0, 1))  # NumPy's transpose(*axes)
+    np.testing.assert_array_equal(t.T.numpy(), a.T)  # NumPy's transpose()
+    np.testing.assert_array_equal(np.transpose(t).numpy(), a.T)  # NumPy's function keeps NumPy's meaning
+    np.testing.assert_array_equal(np.transpose(t, (2, 0, 1)).numpy(), a.transpose(2, 0, 1))
+    for call in (lambda: t.transpose(), lambda: t.transpose(2, 0, 1), lambda: t.transpose((1, 0, 2))):
+        with pytest.raises(TypeError, match=r"t\.permute\(\*axes\), the axes reversed t\.T"):
+            call()
+
+
+def test_max_and_min_along_a_dim_give_values_and_indices(device):
+    a = np.array([[1.0, 5.0, 5.0], [7.0, -2.0, 0.5]])
+    t = _t(a, device)
+    out = t.max(1)
+    assert isinstance(out, tuple) and out._fields == ("values", "indices")
+    values, indices = out  # a batch of 2 unpacks (values, indices), not two row maxima
+    assert values.tolist() == [5.0, 7.0] and indices.tolist() == [1, 0] and indices.dtype == np.int64
+    assert t.min(dim=0, keepdim=True).indices.tolist() == [[0, 1, 1]]
+    assert t.min(0, True).values.tolist() == [[1.0, -2.0, 0.5]]
+    assert t.max().item() == 7.0 and t.max().shape == () and t.min().item() == -2.0  # no dim: one element
+    np.testing.assert_array_equal(t.max(_t(np.full((2, 3), 2.0), device)).numpy(), np.maximum(a, 2.0))
+    np.testing.assert_array_equal(t.min(_t([0.0, 9.0, 0.0], device)).numpy(), np.minimum(a, [0, 9, 0]))
+    # NumPy's max(axis)/min(axis), over an int or a tuple of axes: amax/amin, and np.max(t)
+    np.testing.assert_array_equal(t.amax(1).numpy(), a.max(1))
+    np.testing.assert_array_equal(t.amin(axis=(0, 1), keepdims=True).numpy(), a.min((0, 1), keepdims=True))
+    np.testing.assert_array_equal(np.max(t, axis=0).numpy(), a.max(0))
+    np.testing.assert_array_equal(np.amin(t, 1).numpy(), a.min(1))
+    ints = tl.Tensor([[3, 1], [0, 4]], device=device)
+    assert ints.max(1).values.tolist() == [3, 4] and ints.max(1).values.dtype == np.int64
+    zero_d = _t(2.5, device).max(0)  # a 0-d tensor has dim 0, as in PyTorch
+    assert zero_d.values.shape == () and zero_d.values.item() == 2.5 and zero_d.indices.item() == 0
+    with pytest.raises(TypeError, match=r"max: dim must be one int.*amax\(dims\)"):
+        t.max((0, 1))
+    with pytest.raises(TypeError, match="elementwise minimum: it takes no keepdim"):
+        t.min(t, True)
+
+
+def test_repeat_tiles_and_numpys_repeat_is_repeat_interleave(device):
+    a = np.array([[1.0, 2.0], [3.0, 4.0]])
+    t, v = _t(a, device), _t([1.0, 2.0, 3.0], device)
+    # torch.Tensor.repeat's documented examples: sizes beyond the dims add leading dims
+    assert v.repeat(4, 2).tolist() == [[1, 2, 3, 1, 2, 3]] * 4 and v.repeat(4, 2, 1).shape == (4, 2, 3)
+    assert v.repeat(2).tolist() == [1, 2, 3, 1, 2, 3]  # NumPy's repeat would give 1, 1, 2, 2, 3, 3
+    assert t.repeat(1, 2).tolist() == [[1, 2, 1, 2], [3, 4, 3, 4]] and t.repeat((2, 1)).shape == (4, 2)
+    # torch.repeat_interleave's documented examples: NumPy's repeat
+    assert t.repeat_interleave(2).tolist() == [1, 1, 2, 2, 3, 3, 4, 4]
+    assert t.repeat_interleave(3, dim=1).tolist() == [[1, 1, 1, 2, 2, 2], [3, 3, 3, 4, 4, 4]]
+    assert t.repeat_interleave(tl.Tensor([1, 2]), dim=0).tolist() == [[1, 2], [3, 4], [3, 4]]
+    np.testing.assert_array_equal(np.repeat(t, 2, axis=1).numpy(), np.repeat(a, 2, axis=1))
+    with pytest.raises(ValueError, match=r"repeat: got sizes \(2,\) for a tensor of shape \(2, 2\).*repeat_interl"):
+        t.repeat(2)
+    with pytest.raises(TypeError, match=r"t\.repeat_interleave\(repeats, dim\)"):
+        t.repeat(2, axis=0)
+
+
+def test_var_and_std_divide_by_n_minus_1_by_default(device):
+    a = np.array([[1.0, 2.0, 4.0], [0.0, 3.0, 9.0]])
+    t, n, squares = _t(a, device), a.size, ((a - a.mean()) ** 2).sum()
+    unbiased, biased = squares / (n - 1), squares / n  # PyTorch's default correction is 1
+    assert t.var().item() == pytest.approx(unbiased) and t.std().item() == pytest.approx(math.sqrt(unbiased))
+    for spelling in ({"correction": 0}, {"ddof": 0}, {"unbiased": False}):
+        assert t.var(**spelling).item() == pytest.approx(biased), spelling
+        assert t.std(**spelling).item() == pytest.approx(math.sqrt(biased)), spelling
+    assert t.var(False).item() == pytest.approx(biased) and t.var(True).item() == pytest.approx(unbiased)
+    assert t.var(correction=2).item() == pytest.approx(squares / (n - 2))
+    rows = ((a - a.mean(1, keepdims=True)) ** 2).sum(1, keepdims=True)
+    np.testing.assert_allclose(t.var(1, False, True).numpy(), rows / 3)  # PyTorch's var(dim, unbiased, keepdim)
+    np.testing.assert_allclose(t.std(1, True, True).numpy(), np.sqrt(rows / 2))
+    np.testing.assert_allclose(t.std(dim=1, keepdim=True, correction=0).numpy(), np.sqrt(rows / 3))
+    assert np.var(t).item() == pytest.approx(biased)  # NumPy's functions keep NumPy's meaning
+    assert np.std(t, ddof=1).item() == pytest.approx(math.sqrt(unbiased))
+    for both in ({"unbiased": True, "correction": 1}, {"unbiased": False, "ddof": 0}):
+        with pytest.raises(TypeError, match="two spellings of one argument"):
+            t.std(**both)
+    with pytest.raises(TypeError, match="unbiased must be True or False"):
+        t.var(0, 1)
+
+
+def test_squeeze_leaves_a_dim_of_another_size_as_it_is(device):
+    t = tl.zeros(2, 1, 3, 1, device=device)
+    assert t.squeeze(0).shape == (2, 1, 3, 1)  # size 2: unchanged, as PyTorch (NumPy raises)
+    assert t.squeeze(1).shape == (2, 3, 1) and t.squeeze(dim=-1).shape == (2, 1, 3)
+    assert t.squeeze((0, 1, 3)).shape == (2, 3) and t.squeeze().shape == (2, 3)
+    assert tl.zeros((), device=device).squeeze(0).shape == ()
+
+
+def test_to_takes_a_device_a_dtype_both_or_a_tensor(device):
+    t = _t([1.5, -2.0], "cpu", requires_grad=True)  # float64
+    for dtype in (np.float32, np.dtype("float32"), "float32", tl.float32):
+        for u in (t.to(dtype), t.to(dtype=dtype)):
+            assert u.dtype == np.float32 and u.device == "cpu" and u.requires_grad
+    assert t.to("float64") is t and t.to("cpu") is t and t.to(t) is t
+    t.to(np.float32).sum().backward()  # the float cast is in the graph
+    assert t.grad.dtype == np.float64 and t.grad.tolist() == [1, 1]
+    for u in (t.to(device, "float32"), t.to(device=device, dtype=np.float32),
+              t.to(tl.zeros(1, device=device)), t.to(device, non_blocking=True).float()):
+        assert u.device == device and u.dtype == np.float32 and u.tolist() == [1.5, -2.0]
+    assert t.to(np.int64).tolist() == [1, -2] and t.to("bool").dtype == np.bool_
+    with pytest.raises(ValueError, match=r"to: 'gpu' is neither a device \(one of \('cpu', 'cuda', 'strict'\)\) "
+                                         r"nor a dtype \(a NumPy dtype, its name such as 'float32'"):
+        t.to("gpu")
+    with pytest.raises(TypeError, match="to: a tensor cannot hold dtype <U"):
+        t.to(str)
+    with pytest.raises(TypeError, match=r"to: takes \(device\), \(dtype\)"):
+        t.to(t, "float32")
+
+
+@pytest.mark.parametrize("data", [["a"], [1, "a"], [1.0, None], np.array([1.0, 2.0], dtype=object),
+                                  np.array(["x"]), b"ab"])
+def test_strings_and_objects_are_refused_naming_the_dtype(device, data):
+    with pytest.raises(TypeError, match=r"Tensor: a tensor cannot hold dtype (<U|\|S|object).*bools and numbers"):
+        tl.Tensor(data, device=device)
+    with pytest.raises(TypeError, match="cannot hold dtype"):
+        tl.Tensor(data, dtype=np.float32, device=device)  # even where dtype= would convert them
+    with pytest.raises(TypeError, match="cannot hold dtype object"):
+        tl.Tensor([1.0], dtype=object, device=device)
+
+
+def test_clashing_names_match_pytorch(device):
+    """The same calls in PyTorch, where it is installed (the tests above transcribe its documentation)."""
+    torch = pytest.importorskip("torch")
+    a = np.random.default_rng(3).standard_normal((3, 4, 2))
+    t, p = _t(a, device), torch.tensor(a)
+    calls = [lambda x: x.transpose(0, 2), lambda x: x.transpose(-1, 1), lambda x: x.max(1).values,
+             lambda x: x.max(1).indices, lambda x: x.min(dim=2, keepdim=True).indices, lambda x: x.max(),
+             lambda x: x.amax((0, 2)), lambda x: x.repeat(2, 1, 1, 3), lambda x: x.repeat_interleave(2, dim=1),
+             lambda x: x.var(), lambda x: x.std(1), lambda x: x.var(1, False, True), lambda x: x.std(unbiased=False),
+             lambda x: x.var(dim=(0, 2), correction=0), lambda x: x[:1].squeeze(1), lambda x: x[:1].squeeze((0, 2)),
+             lambda x: x.to(x.max(1).indices.dtype)]
+    for i, call in enumerate(calls):
+        np.testing.assert_allclose(call(t).numpy(), call(p).numpy(), rtol=1e-12, err_msg=f"call {i}")
 
 
 # ---------------------------------------------------------------- indices: sort, topk, argmax
@@ -465,7 +598,10 @@ def test_shape_arguments_are_checked_naming_the_op():
              (lambda: t.flatten(1, 0), ValueError, "flatten: start_axis 1 comes after end_axis 0"),
              (lambda: tl.zeros(3).tril(), ValueError, "tril: needs a matrix"),
              (lambda: t.tile(2.0), TypeError, "tile: reps"),
-             (lambda: t.repeat([1, 2, 3], axis=0), ValueError, "repeat: 3 counts for the 2 elements"),
+             (lambda: t.repeat_interleave([1, 2, 3], dim=0), ValueError,
+              "repeat_interleave: 3 counts for the 2 elements"),
+             (lambda: t.repeat_interleave(-1), ValueError, "repeat_interleave: repeats must be an integer >= 0"),
+             (lambda: t.repeat(2, -1), ValueError, "repeat: sizes must be an integer >= 0"),
              (lambda: t.cumsum(2), ValueError, "axis 2 is out of range")]
     for fn, error, message in cases:
         with pytest.raises(error, match=message):
@@ -482,3 +618,217 @@ def test_activation_arguments_are_checked():
         t.hardtanh(1.0, -1.0)
     with pytest.raises(ValueError, match="celu: alpha"):
         t.celu(0.0)
+
+
+# ---------------------------------------------------------------- PyTorch's names: the parts the op table cannot check
+def test_integer_tensors_of_one_element_are_python_indices(device):
+    three, one = tl.tensor(3, device=device), tl.tensor([1], device=device)
+    assert list(range(three)) == [0, 1, 2] and [10, 20, 30][one] == 20
+    assert "abcdef"[one:three] == "bc" and list(range(10))[::three] == [0, 3, 6, 9]
+    assert operator.index(tl.tensor(True, device=device)) == 1
+    assert operator.index(tl.tensor([[7]], dtype=np.int32, device=device)) == 7
+    for bad in (tl.tensor(2.0, device=device), tl.tensor([1, 2], device=device)):
+        with pytest.raises(TypeError, match="only integer tensors of a single element"):
+            operator.index(bad)
+    with pytest.raises(TypeError, match="only integer tensors"):
+        [1, 2][tl.tensor(1.0, device=device)]
+
+
+def test_an_index_tensor_still_indexes_numpy_arrays_as_an_array():
+    a = np.arange(10, 15)
+    np.testing.assert_array_equal(a[tl.tensor([1, 3])], [11, 13])  # through __array__, not __index__
+    assert a[tl.tensor(2)] == 12
+
+
+@pytest.mark.parametrize("fn", ["all", "any"])
+def test_all_and_any_against_numpy(device, fn):
+    values = np.array([[0.0, 1.5, -2.0], [3.0, 0.0, 0.0], [1.0, 2.0, 3.0]])
+    t = tl.tensor(values, device=device)
+    for axis in (None, 0, 1, -1, (0, 1)):
+        for keepdims in (False, True):
+            out = getattr(t, fn)(dim=axis, keepdim=keepdims)
+            expected = getattr(np, fn)(values, axis=axis, keepdims=keepdims)
+            assert out.dtype == np.bool_ and out.device == device and not out.requires_grad
+            np.testing.assert_array_equal(out.numpy(), expected)
+    assert getattr(tl.zeros(0, device=device), fn)().item() is (fn == "all")  # empty: True for all, False for any
+    u8 = getattr(tl.tensor([1, 0, 2], dtype=tl.uint8, device=device), fn)()
+    assert u8.dtype == np.uint8 and u8.item() == (fn == "any")  # uint8 stays uint8, as PyTorch's
+    out = getattr(np, fn)(tl.tensor(values, device=device) > 0, axis=0)  # NumPy runs the Tensor method
+    assert isinstance(out, tl.Tensor) and out.device == device
+    np.testing.assert_array_equal(out.numpy(), getattr(np, fn)(values > 0, axis=0))
+
+
+def test_casts_by_pytorch_names(device):
+    t = tl.tensor([1.7, -1.7, 0.0, 2.5], dtype=np.float64, device=device)
+    cases = [("long", np.int64, [1, -1, 0, 2]), ("int", np.int32, [1, -1, 0, 2]),
+             ("bool", np.bool_, [True, True, False, True]), ("half", np.float16, [1.7, -1.7, 0.0, 2.5]),
+             ("float", np.float32, [1.7, -1.7, 0.0, 2.5]), ("double", np.float64, [1.7, -1.7, 0.0, 2.5])]
+    for name, dtype, expected in cases:
+        out = getattr(t, name)()
+        assert out.dtype == dtype and out.device == device, name
+        np.testing.assert_allclose(out.numpy().astype(np.float64), expected, rtol=1e-3, err_msg=name)
+    w = tl.tensor([1.5], requires_grad=True, device=device)
+    assert w.half().requires_grad and not w.long().requires_grad and not w.bool().requires_grad
+    assert int(tl.tensor([2.9], device=device)) == 2  # Python's int() is still the one element
+
+
+def test_clone_copies_in_the_graph_and_contiguous_is_the_tensor(device):
+    x = tl.tensor([1.0, 2.0], requires_grad=True, device=device)
+    c = x.clone()
+    assert c.data is not x.data and not c.is_leaf and c.dtype == x.dtype
+    with tl.no_grad():
+        c[0] = 5.0
+    assert x.tolist() == [1.0, 2.0]  # its own memory
+    (x.clone() * 3).sum().backward()
+    assert x.grad.tolist() == [3.0, 3.0]
+    assert x.contiguous() is x
+
+
+def test_cpu_and_cuda(device):
+    t = tl.tensor([1.0, 2.0], device=device)
+    moved = t.cpu()
+    assert moved.device == "cpu" and moved.tolist() == [1.0, 2.0]
+    assert (moved is t) == (device == "cpu")
+    if device == "cuda":
+        assert t.cuda() is t and t.cuda(0) is t
+    elif not tl.cuda.is_available():
+        with pytest.raises(RuntimeError, match="cuda"):
+            t.cuda()
+    with pytest.raises(ValueError, match="one GPU"):
+        t.cuda(1)
+
+
+def test_grad_fn_and_requires_grad_as_pytorch(device):
+    x = tl.tensor([1.0, 2.0], device=device)
+    assert x.grad_fn is None and x.requires_grad_() is x and x.requires_grad and x.grad_fn is None
+    y = x * 2
+    assert type(y.grad_fn) is ops.Mul and repr(y.grad_fn) == "<MulBackward>"
+    assert y.grad_fn.parents[0] is x and x.clone().grad_fn is not None
+    with pytest.raises(RuntimeError, match="only a leaf's flag can be changed.*detach"):
+        y.requires_grad_(False)
+    assert y.requires_grad_(True) is y and y.requires_grad  # a no-op, as in PyTorch
+    y.sum().backward()
+    assert "freed by backward()" in repr(y.grad_fn) and not y.is_leaf
+    assert x.requires_grad_(False) is x and not x.requires_grad  # a leaf's flag changes
+    with tl.no_grad():
+        assert (x * 2).grad_fn is None
+
+
+def test_chunk_gives_pytorchs_pieces(device):
+    cases = [(5, 4, [2, 2, 1]), (6, 4, [2, 2, 2]), (3, 5, [1, 1, 1]), (0, 3, [0, 0, 0])]
+    for n, chunks, sizes in cases:  # sizes from torch.arange(n).chunk(chunks)
+        pieces = tl.arange(n, device=device).chunk(chunks)
+        assert [p.shape[0] for p in pieces] == sizes, (n, chunks)
+        assert [v for p in pieces for v in p.tolist()] == list(range(n))
+
+
+def test_masked_fill_for_attention(device):
+    scores = tl.tensor(np.arange(9.0).reshape(3, 3), requires_grad=True, device=device)
+    causal = tl.tensor(np.tril(np.ones((3, 3))), device=device)
+    att = scores.masked_fill(causal == 0, float("-inf")).softmax(dim=-1)
+    expected = np.tril(np.exp(np.arange(9.0).reshape(3, 3)))
+    np.testing.assert_allclose(att.numpy(), expected / expected.sum(1, keepdims=True), rtol=1e-6)
+    att[:, 0].sum().backward()
+    assert np.isfinite(scores.grad.numpy()).all() and (scores.grad.numpy()[np.triu_indices(3, 1)] == 0).all()
+    ints = tl.arange(3, device=device).masked_fill(tl.tensor([True, False, True], device=device), 2.7)
+    assert ints.dtype == np.int64 and ints.tolist() == [2, 1, 2]  # the value takes the tensor's dtype
+    v = tl.tensor(2.0, dtype=tl.float64, requires_grad=True, device=device)
+    out = tl.zeros(2, 3, device=device).masked_fill(tl.tensor([True, False, True], device=device), v)
+    assert out.dtype == np.float32 and out.tolist() == [[2, 0, 2], [2, 0, 2]]  # as torch: float32
+    out.sum().backward()
+    assert v.grad.dtype == np.float64 and v.grad.item() == 4.0  # as torch: one per filled element
+
+
+def test_new_methods_check_their_arguments(device):
+    m = tl.zeros(2, 3, device=device)
+    cases = [(lambda: tl.zeros(2, 2, 2).t(), ValueError, "t\\(\\) expects a tensor with <= 2 dimensions"),
+             (lambda: m.mm(tl.zeros(4, 5, device=device)), ValueError, "mm: shapes \\(2, 3\\) and \\(4, 5\\)"),
+             (lambda: m.mm(tl.zeros(3, device=device)), ValueError, "mm: both operands must be matrices"),
+             (lambda: tl.zeros(2, 3, 4).bmm(tl.zeros(3, 4, 5)), ValueError, "bmm: .* must be \\(2, 4, p\\)"),
+             (lambda: m.bmm(tl.zeros(2, 3, 3)), ValueError, "bmm: both operands must be 3-d"),
+             (lambda: m.index_select(1, [3]), IndexError, "index_select: index 3 is out of range"),
+             (lambda: m.index_select(1, [-1]), IndexError, "index_select: index -1 .* \\[0, 3\\)"),
+             (lambda: m.index_select(1, [[0]]), ValueError, "index_select: index must be a vector"),
+             (lambda: m.index_select(1, [0.0]), TypeError, "index_select: index must hold integers"),
+             (lambda: m.masked_fill(tl.tensor([1, 0, 1], device=device), 0.0), TypeError,
+              "masked_fill: the mask must be a bool tensor"),
+             (lambda: m.masked_fill(np.ones(3, bool), tl.zeros(3, device=device)), ValueError,
+              "masked_fill: a tensor value must be 0-d"),
+             (lambda: m.masked_fill(np.ones(3, bool), "x"), TypeError, "masked_fill: value must be a number"),
+             (lambda: m.roll(1, (0, 1)), ValueError, "roll: shifts 1 and dims \\(0, 1\\) must have the same length"),
+             (lambda: m.roll((1, 2)), ValueError, "roll: without dims, shifts must be one int"),
+             (lambda: m.roll(1.5, 0), TypeError, "roll: shifts must be an integer"),
+             (lambda: m.pad(1, value=1.0, constant_values=2.0), TypeError, "both value= and constant_values="),
+             (lambda: tl.cat(m), TypeError, "concatenate: takes a sequence of tensors"),
+             (lambda: tl.stack([]), ValueError, "stack needs at least one tensor"),
+             (lambda: tl.einsum("ij,jk->ik", m), ValueError, "einsum: 'ij,jk->ik' has subscripts for 2"),
+             (lambda: tl.einsum("ijk", m), ValueError, "einsum: operand 0 has shape \\(2, 3\\)"),
+             (lambda: tl.einsum("i1", m), ValueError, "einsum: .*letters"),
+             (lambda: tl.einsum("ij->k", m), ValueError, "einsum: .*each output letter"),
+             (lambda: tl.einsum("ij->ii", m), ValueError, "einsum: .*each output letter"),
+             (lambda: tl.einsum(m, "ij"), TypeError, "einsum: the equation must be a string")]
+    for fn, error, message in cases:
+        with pytest.raises(error, match=message):
+            fn()
+
+
+def test_cat_and_stack_argument_forms_and_result_dtypes(device):
+    a, b = tl.ones(1, 2, device=device), tl.zeros(1, 2, device=device)
+    for out in (tl.cat((a, b), dim=1), tl.cat([a, b], 1), tl.cat((t for t in (a, b)), axis=1), tl.cat((a, b), -1)):
+        assert out.shape == (1, 4) and out.tolist() == [[1, 1, 0, 0]]
+    assert tl.stack((a, b), dim=0).shape == (2, 1, 2) and tl.stack([a, b], -1).shape == (1, 2, 2)
+    assert tl.cat([a]).shape == (1, 2)
+    mixed = [((np.float32, np.int64), np.float32), ((np.float32, np.float64), np.float64),
+             ((np.float16, np.int32), np.float16), ((np.int32, np.int64), np.int64),
+             ((np.bool_, np.int32), np.int32), ((np.int64, np.float16, np.float32), np.float32)]
+    for dtypes, expected in mixed:  # torch.cat's result types (torch.result_type); NumPy's differ
+        parts = [tl.ones(2, dtype=d, device=device) for d in dtypes]
+        assert tl.cat(parts).dtype == expected and tl.stack(parts).dtype == expected, dtypes
+    w = tl.ones(2, requires_grad=True, device=device)
+    tl.cat([w, tl.arange(2, device=device)]).sum().backward()  # the float keeps its graph
+    assert w.grad.tolist() == [1.0, 1.0]
+
+
+def test_dtype_names_are_numpy_dtypes(device):
+    names = {"float16": np.float16, "float32": np.float32, "float64": np.float64, "int32": np.int32,
+             "int64": np.int64, "long": np.int64, "int": np.int32, "float": np.float32, "double": np.float64,
+             "half": np.float16, "bool": np.bool_, "uint8": np.uint8}  # torch.long is torch.int64, ...
+    for name, dtype in names.items():
+        assert getattr(tl, name) is dtype, name
+        t = tl.zeros(2, dtype=getattr(tl, name), device=device)
+        assert t.dtype == getattr(tl, name) and t.astype(tl.float64).dtype == np.float64, name
+    assert not set(names) & set(tl.__all__)  # `from tinygrad_lite import *` keeps the builtins int, float, bool
+
+
+def test_pytorchs_names_give_pytorchs_results():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((2, 3, 4)), rng.standard_normal((2, 4, 5))
+    mask = rng.standard_normal((3, 4)) > 0
+    calls = [lambda x, y, m, lib: x.masked_fill(m, -1.5), lambda x, y, m, lib: x.roll((1, -2), dims=(0, 2)),
+             lambda x, y, m, lib: x.roll(5), lambda x, y, m, lib: x.index_select(1, lib.tensor([2, 0, 2])),
+             lambda x, y, m, lib: x.bmm(y), lambda x, y, m, lib: x[0].t(), lambda x, y, m, lib: x[0].mm(y[0]),
+             lambda x, y, m, lib: x.all(dim=1), lambda x, y, m, lib: (x > 0).any(), lambda x, y, m, lib: x.long(),
+             lambda x, y, m, lib: x.int(), lambda x, y, m, lib: x.half(), lambda x, y, m, lib: x.bool(),
+             lambda x, y, m, lib: x.clone(), lambda x, y, m, lib: lib.cat((x, y.long()[:, :3, :4]), dim=1)]
+    for i, call in enumerate(calls):  # the same line of code with either library
+        mine, ref = call(*map(tl.tensor, (a, b, mask)), tl), call(*map(torch.tensor, (a, b, mask)), torch)
+        assert mine.shape == tuple(ref.shape) and str(mine.dtype) == str(ref.dtype).removeprefix("torch."), i
+        np.testing.assert_allclose(mine.numpy().astype(np.float64), ref.numpy().astype(np.float64), rtol=1e-6,
+                                   err_msg=str(i))
+    for eq, operands in [("bij,bjk->bik", (a, b)), ("bij->j", (a,)), ("...j,...j->...", (a, a)),
+                         ("ii", (a[0, :3, :3],)), ("iij->j", (a[:, :2, :2].transpose(1, 2, 0),))]:
+        np.testing.assert_allclose(tl.einsum(eq, *map(tl.tensor, operands)).numpy(),
+                                   torch.einsum(eq, *map(torch.tensor, operands)).numpy(), rtol=1e-10, err_msg=eq)
+    for n, chunks in [(5, 4), (0, 3), (7, 3)]:
+        assert [p.shape for p in tl.arange(n).chunk(chunks)] == [tuple(p.shape) for p in torch.arange(n).chunk(chunks)]
+    t, u = tl.zeros(3, 4, dtype=tl.long), torch.zeros(3, 4, dtype=torch.long)
+    for x in (t, u):
+        x[1] = 2.7
+        x[:, 0] = 5
+        x[x == 0] = -1
+    assert t.tolist() == u.tolist()
+    w, v = tl.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    for x, lib in ((w, tl), (v, torch)):
+        lib.einsum("bij,bij->", x.masked_fill(x > 1, 0.0).roll(1, 2), x.clone()).backward()
+    np.testing.assert_allclose(w.grad.numpy(), v.grad.numpy(), rtol=1e-10)

@@ -236,3 +236,61 @@ def test_set_changes_shape_dtype_and_device():
         p.set_([1.0])
     with pytest.raises(TypeError, match="needs a float array"):
         p.set_(np.zeros(2, np.int64))
+
+
+# ---------------------------------------------------------------- t[index] = value
+def test_setitem_writes_as_numpy_and_pytorch_do(device):
+    base = np.arange(12.0).reshape(3, 4)
+    cases = [(1, 7.0), ((0, 2), -1.0), ((slice(None), 1), [10.0, 11.0, 12.0]), ((Ellipsis, -1), 0.5),
+             (np.array([True, False, True]), 3.0), ((np.array([0, 2]), np.array([1, 3])), [8.0, 9.0]),
+             ((slice(1, None), slice(None, 2)), np.array([[1.0], [2.0]]))]
+    for index, value in cases:
+        expected = base.copy()
+        expected[index] = value
+        t = tl.tensor(base, device=device)
+        array = t.data
+        t[index] = value
+        assert t.data is array, index  # written into the tensor's own array
+        np.testing.assert_array_equal(t.numpy(), expected, err_msg=str(index))
+    t = tl.tensor(base, device=device)  # tensors as index and value, on the tensor's device
+    t[tl.tensor([True, False, True], device=device)] = tl.tensor([-1.0, -2.0, -3.0, -4.0], device=device)
+    t[tl.tensor(1, device=device), tl.tensor([0, 3], device=device)] = tl.tensor(0.0, device=device)
+    np.testing.assert_array_equal(t.numpy(), [[-1, -2, -3, -4], [0, 5, 6, 0], [-1, -2, -3, -4]])
+
+
+def test_setitem_casts_to_the_tensors_dtype_as_pytorch(device):
+    t = tl.zeros(3, dtype=tl.long, device=device)
+    t[0] = 2.7  # torch: tensor([2, 0, 0])
+    t[1] = tl.tensor(3.9, device=device)
+    t[2] = True
+    assert t.dtype == np.int64 and t.tolist() == [2, 3, 1]
+    f = tl.zeros(2, device=device)
+    f[0] = np.float64(1.0) / 3
+    assert f.dtype == np.float32 and f.numpy()[0] == np.float32(1 / 3)
+    other = "strict" if device != "strict" else "cpu"
+    f[:] = tl.tensor([4.0, 5.0], device=other)  # from another device, as copy_
+    assert f.tolist() == [4.0, 5.0]
+
+
+def test_setitem_follows_the_in_place_rules(device):
+    w = leaf([1.0, 2.0, 3.0], device)
+    with pytest.raises(RuntimeError, match="__setitem__: a leaf tensor that requires grad.*no_grad"):
+        w[0] = 0.0
+    with tl.no_grad():
+        w[0] = 0.0  # allowed there, as in PyTorch
+    assert w.tolist() == [0.0, 2.0, 3.0] and w.requires_grad and w.is_leaf
+    h = w * 2
+    with pytest.raises(RuntimeError, match="__setitem__: in-place operations are not recorded"):
+        h[0] = 1.0
+    buf = tl.zeros(3, device=device)
+    with pytest.raises(RuntimeError, match="__setitem__: in-place operations are not recorded"):
+        buf[0] = w[0]  # a value that requires grad
+    buf[0] = w[0].detach()
+    assert buf.tolist() == [0.0, 0.0, 0.0]
+    x = tl.tensor([1.0, 2.0], device=device)
+    y = (w[:2] * x).sum()  # Mul saved x
+    x[0] = 10.0
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        y.backward()
+    with pytest.raises(ValueError, match="__setitem__: cannot write a value of shape \\(3,\\)"):
+        tl.zeros(2, 2, device=device)[0] = tl.zeros(3, device=device)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import tinygrad_lite as tl
-from tinygrad_lite import tensor
+from tinygrad_lite.tensor import NUMPY_FUNCTIONS, NUMPY_UFUNCS
 
 
 def leaf(values, device="cpu", dtype=np.float64):
@@ -54,7 +54,7 @@ def test_array_on_the_left_gives_a_tensor(device):
 def test_numpy_functions_with_a_tensor_counterpart_keep_the_graph(device):
     x = leaf([[1.0, 2.0], [3.0, 4.0]], device)
     pieces = [np.mean(x, axis=0), np.sum(x, axis=1, keepdims=True).reshape(2),
-              np.max(x), np.concatenate([x, x], axis=1).sum(axis=1), np.stack([x[0], x[1]]).var(axis=0)]
+              np.max(x), np.concatenate([x, x], axis=1).sum(axis=1), np.stack([x[0], x[1]]).var(axis=0, correction=0)]
     total = sum(p.sum() for p in pieces)
     assert isinstance(total, tl.Tensor)
     total.backward()
@@ -63,6 +63,17 @@ def test_numpy_functions_with_a_tensor_counterpart_keep_the_graph(device):
     v = np.array([[1.0, 2.0], [3.0, 4.0]])
     expected = 0.5 + 1 + np.array([[0, 0], [0, 1]]) + 2 + (v - v.mean(axis=0))
     np.testing.assert_allclose(x.grad.numpy(), expected, rtol=1e-12)
+
+
+def test_numpy_einsum_roll_all_and_any_run_the_tensor_ops(device):
+    x = leaf([[1.0, 2.0], [3.0, 4.0]], device)
+    out = np.einsum("ij,jk->ik", x, x) + np.roll(x, 1, axis=0)
+    assert isinstance(out, tl.Tensor) and out.device == device and out.grad_fn is not None
+    v, ones = np.array([[1.0, 2.0], [3.0, 4.0]]), np.ones((2, 2))
+    np.testing.assert_allclose(out.numpy(), v @ v + np.roll(v, 1, axis=0))
+    out.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), ones @ v.T + v.T @ ones + 1)  # d sum(x x) = 1 x^T + x^T 1
+    assert np.all(x > 0).item() is True and np.any(x > 3, axis=0).tolist() == [False, True]
 
 
 def test_other_numpy_functions_see_values_or_refuse(device):
@@ -101,15 +112,31 @@ def test_numpy_functions_run_the_new_ops_in_the_graph():
 
 # extra arguments of the NumPy functions in the protocol table (none: the tensor alone)
 NUMPY_ARGS = {"reshape": (-1,), "expand_dims": (0,), "clip": (0.0, 1.0), "pad": (1,), "tile": (2,),
-              "take_along_axis": (np.array([[1], [0]]), 1), "swapaxes": (0, 1)}
+              "take_along_axis": (np.array([[1], [0]]), 1), "swapaxes": (0, 1), "repeat": (2,),
+              "roll": (1,)}
 
 
 def test_every_numpy_protocol_entry_runs_the_tensor_op():
     x = leaf([[0.5, 1.5], [2.0, 0.25]])  # in every op's domain
-    for name in tensor.NUMPY_UFUNCS:
+    for name in NUMPY_UFUNCS:
         ufunc = getattr(np, name)
         out = ufunc(*[x] * ufunc.nin)
         assert isinstance(out, tl.Tensor), name
-    for name in tensor.NUMPY_FUNCTIONS:
+    for name in NUMPY_FUNCTIONS:
         out = getattr(np, name)(x, *NUMPY_ARGS.get(name, ()))
         assert isinstance(out, tl.Tensor) and out.device == x.device, name
+
+
+@pytest.mark.parametrize("name, args, kwargs", [
+    ("var", (), {}), ("std", (0,), {}), ("var", (), {"ddof": 1}), ("var", (1,), {"correction": 1}),
+    ("std", (), {"axis": 1, "keepdims": True}), ("max", (1,), {}), ("amax", (), {}), ("min", (), {"axis": 0}),
+    ("amin", (1,), {}), ("repeat", (2,), {}), ("repeat", ([1, 2],), {"axis": 0}), ("transpose", (), {}),
+    ("transpose", ((1, 0),), {}), ("transpose", (), {"axes": (1, 0)}),
+])
+def test_numpy_functions_keep_numpys_meaning_where_the_method_has_pytorchs(name, args, kwargs):
+    """numpy.var divides by n, numpy.max(t, 1) gives values, numpy.repeat repeats elements and
+    numpy.transpose(t) reverses the axes, though the Tensor methods of those names are PyTorch's."""
+    a = np.array([[0.5, 1.5, -2.0], [2.0, 0.25, 3.0]])
+    out = getattr(np, name)(leaf(a), *args, **kwargs)
+    assert isinstance(out, tl.Tensor) and out.requires_grad
+    np.testing.assert_allclose(out.detach().numpy(), getattr(np, name)(a, *args, **kwargs), rtol=1e-12)

@@ -123,12 +123,16 @@ def test_missing_file_stays_file_not_found(tmp_path):
         load_checkpoint(tmp_path / "absent.npz")
 
 
-def test_checkpoint_round_trip_keeps_types_and_devices(tmp_path, device):
+@pytest.mark.parametrize("suffix", [".npz", ".safetensors"])
+def test_checkpoint_round_trip_keeps_types_and_devices(tmp_path, device, suffix):
     xp = tl.backend.get_xp(device)
     state = {"t": tl.Tensor([1.5, 2.5], device=device), "a": xp.arange(3), "n": np.float32(0.5),
              "ints": {0: {"buf": np.ones(2)}, 7: None}, "tup": (0.9, 0.999), "nan": math.nan,
-             "nested": [{"s": "x", "b": True}]}
-    back = load_checkpoint(save_checkpoint(tmp_path / "c.npz", state))
+             "nested": [{"s": "x", "b": True}],
+             "model": {"w": tl.Tensor([[0.1, -0.2]], device=device), "a0": xp.arange(2), "step": np.int64(4)}}
+    back = load_checkpoint(save_checkpoint(tmp_path / f"c{suffix}", state))
+    assert back["model"]["w"].tolist() == state["model"]["w"].tolist() and back["model"]["w"].device == device
+    assert tl.backend.to_numpy(back["model"]["a0"]).tolist() == [0, 1] and back["model"]["step"] == 4
     assert isinstance(back["t"], tl.Tensor) and back["t"].device == device
     assert back["t"].tolist() == [1.5, 2.5]
     assert tl.backend.device_of(back["a"]) == device and tl.backend.to_numpy(back["a"]).tolist() == [0, 1, 2]
@@ -139,3 +143,59 @@ def test_checkpoint_round_trip_keeps_types_and_devices(tmp_path, device):
     (tmp_path / "plain.npz").write_bytes(b"not a zip file")
     with pytest.raises(ValueError):
         load_checkpoint(tmp_path / "plain.npz")
+
+
+# ---------------------------------------------------------------- weights (.safetensors) + JSON
+def _pair(tmp_path, device="cpu"):
+    model = nn.Sequential(nn.Linear(3, 4, device=device), nn.BatchNorm1d(4, device=device))
+    opt_state = {0: {"momentum_buffer": tl.randn(4, 3, device=device).data}}
+    path = save_checkpoint(tmp_path / "ckpt.safetensors", {"model": model.state_dict(), "optimizer": opt_state,
+                                                           "epoch": 2})
+    return model, opt_state, path
+
+
+def test_the_weights_file_is_a_plain_state_dict_and_the_rest_is_json(tmp_path, device):
+    model, opt_state, path = _pair(tmp_path, device)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt.json", "ckpt.safetensors"]
+    weights = nn.load(path)  # what PyTorch's load_file would give: the model's keys, nothing else
+    assert list(weights) == list(model.state_dict())
+    assert nn.load_metadata(path)["tinygrad_lite.checkpoint"] == "ckpt.json"
+    side = json.loads((tmp_path / "ckpt.json").read_text())
+    assert side["format"] == FORMAT and side["weights"]["file"] == "ckpt.safetensors"
+    back = load_checkpoint(path)
+    assert back["epoch"] == 2
+    np.testing.assert_array_equal(tl.backend.to_numpy(back["optimizer"][0]["momentum_buffer"]),
+                                  tl.backend.to_numpy(opt_state[0]["momentum_buffer"]))
+    for k, v in model.state_dict().items():
+        assert back["model"][k].dtype == v.dtype and back["model"][k].device == device
+        np.testing.assert_array_equal(back["model"][k].numpy(), v.numpy())
+
+
+def test_a_pair_from_two_different_saves_is_refused(tmp_path):
+    _, _, path = _pair(tmp_path)
+    side = (tmp_path / "ckpt.json").read_bytes()
+    nn.save({"0.weight": np.zeros((4, 3), np.float32)}, path)  # new weights, old JSON: a torn save
+    _raises(path, "ckpt.json was written for other weights", "interrupted")
+    (tmp_path / "ckpt.json").write_bytes(side)
+    (tmp_path / "ckpt.json").unlink()
+    _raises(path, "has no ckpt.json beside it")
+    with pytest.raises(FileNotFoundError, match="absent.safetensors"):
+        load_checkpoint(tmp_path / "absent.safetensors")
+
+
+@pytest.mark.parametrize("entry, parts", [
+    ({"dtype": "<f4", "shape": [3], "base64": "AAAA"}, ["array 'a0'", "do not hold shape (3,)"]),
+    ({"dtype": "<f4", "shape": [1], "base64": "not base64!"}, ["array 'a0' is malformed"]),
+    ({"dtype": "|O", "shape": [1], "base64": "AAAAAAAAAAA="}, ["array 'a0'"]),
+    ({"shape": [1]}, ["array 'a0' is malformed"]),
+])
+def test_damaged_inline_arrays_are_named(tmp_path, entry, parts):
+    _, _, path = _pair(tmp_path)
+    side = tmp_path / "ckpt.json"
+    meta = json.loads(side.read_text())
+    meta["arrays"]["a0"] = entry
+    side.write_text(json.dumps(meta))
+    with pytest.raises(ValueError) as err:
+        load_checkpoint(path)
+    assert str(err.value).startswith(f"load_checkpoint: {side}: ")  # the damaged file: the JSON
+    assert all(part in str(err.value) for part in parts), str(err.value)

@@ -8,6 +8,7 @@ import fcntl
 import math
 import os
 import pty
+import re
 import struct
 import subprocess
 import sys
@@ -129,6 +130,38 @@ def test_non_finite_gradient_stops_before_the_update(digits):
     assert all(np.array_equal(a, b) for a, b in zip(before, params(model)))
 
 
+@pytest.mark.parametrize("part, name, bad", [("train", "x", np.nan), ("train", "y", np.inf), ("val", "x", -np.inf)])
+def test_data_holding_nan_or_inf_is_refused_before_training_naming_the_array(digits, part, name, bad):
+    """Not a NonFiniteLossError blaming the learning rate after some steps: a ValueError before
+    the first, naming the array (train or val, x or y), the count and the first position."""
+    data = {"train": [digits["x"].copy(), digits["y"].astype(np.float32)],
+            "val": [digits["x_val"].copy(), digits["y_val"].astype(np.float32)]}
+    array = data[part]["xy".index(name)]
+    array[3] = bad  # the whole row 3: 64 features of x, or one target of y
+    nans, infs = (array[3].size, 0) if np.isnan(bad) else (0, array[3].size)
+    first = "(3, 0)" if name == "x" else "(3,)"
+    model = mlp(1)
+    before = params(model)
+    with pytest.raises(ValueError, match=re.escape(f"fit: the {part} data's {name} holds {nans} NaN and {infs} "
+                                                   f"infinite values (the first at index {first}); clean them")):
+        fit(model, nn.MSELoss(), optim.SGD(model.parameters(), lr=0.01), tuple(data["train"]),
+            val=tuple(data["val"]), epochs=1, quiet=True)
+    assert all(np.array_equal(a, b) for a, b in zip(before, params(model)))
+
+
+def test_tensors_are_checked_for_nan_and_inf_too_and_clean_data_trains(digits):
+    x = digits["x"].copy()
+    x[5, 7] = np.inf
+    model = mlp(1)
+    with pytest.raises(ValueError, match=re.escape("fit: the train data's x holds 0 NaN and 1 infinite values "
+                                                   "(the first at index (5, 7))")):
+        fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.01), (tl.Tensor(x), digits["y"]),
+            epochs=1, quiet=True)
+    history = fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.01),
+                  (tl.Tensor(digits["x"]), digits["y"]), epochs=1, quiet=True)
+    assert history.iterations > 0
+
+
 def test_ctrl_c_returns_history_so_far(digits):
     calls = 0
 
@@ -179,7 +212,8 @@ def _resume_setup(seed, device):
     return model, opt, optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.7)
 
 
-def test_resume_equals_uninterrupted_run(digits, device, tmp_path):
+@pytest.mark.parametrize("name", ["ckpt.npz", "ckpt.safetensors"])
+def test_resume_equals_uninterrupted_run(digits, device, tmp_path, name):
     data, val = (digits["x"][:300], digits["y"][:300]), (digits["x_val"], digits["y_val"])
     kw = {"batch_size": 32, "val": val, "reg": (nn.l2_penalty, 1e-4), "device": device, "seed": 11,
           "quiet": True}
@@ -187,7 +221,7 @@ def test_resume_equals_uninterrupted_run(digits, device, tmp_path):
     straight = fit(model, nn.CrossEntropyLoss(), opt, data, epochs=4, scheduler=sched, **kw)
 
     first, opt1, sched1 = _resume_setup(0, device)
-    ckpt = tmp_path / "ckpt.npz"
+    ckpt = tmp_path / name
     fit(first, nn.CrossEntropyLoss(), opt1, data, epochs=2, scheduler=sched1, checkpoint_path=ckpt, **kw)
     again, opt2, sched2 = _resume_setup(99, device)  # other initial weights: all must come from ckpt
     resumed = fit(again, nn.CrossEntropyLoss(), opt2, data, epochs=4, scheduler=sched2, resume_from=ckpt, **kw)

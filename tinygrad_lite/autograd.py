@@ -1,4 +1,5 @@
-"""The autograd engine: Function, the backward pass and no_grad.
+"""The autograd engine: Function, the backward pass and the gradient modes (no_grad,
+enable_grad, inference_mode).
 
 A Function is one differentiable primitive. Its ``forward`` works on raw backend
 arrays and may save what ``backward`` needs on ``self``; ``backward`` takes the
@@ -27,7 +28,16 @@ import weakref
 from . import backend
 
 _grad_enabled = True
-_FREED = object()  # marks a node whose graph was released by backward()
+
+
+class _Freed:
+    """The mark of a node whose graph was released by backward() (what its ``grad_fn`` shows)."""
+
+    def __repr__(self):
+        return "<graph freed by backward(); pass retain_graph=True to keep it>"
+
+
+_FREED = _Freed()
 # A clock that ticks at every recorded op and every in-place write. A graph node's stamp is
 # the time it was made: an op is made after the ops whose outputs it uses, so stamps order
 # a graph, and a write with a later time than a node happened after the node's forward.
@@ -79,12 +89,23 @@ def is_grad_enabled() -> bool:
     return _grad_enabled
 
 
-class no_grad:
-    """Context manager and decorator: operations inside build no graph."""
+class _GradMode:
+    """A context manager and decorator that sets whether operations record a graph (``_enabled``)
+    inside it and restores the previous setting after. As a decorator it is written ``@no_grad()``
+    or, as PyTorch allows too, ``@no_grad``."""
+
+    _enabled: bool | None = None  # None: leave the setting as it is
+
+    def __new__(cls, *args, **kwargs):
+        if len(args) == 1 and not kwargs and callable(args[0]) and not isinstance(args[0], bool):
+            return cls()(args[0])  # used as a decorator without parentheses
+        return super().__new__(cls)
 
     def __enter__(self):
         global _grad_enabled
-        self._prev, _grad_enabled = _grad_enabled, False
+        self._prev = _grad_enabled
+        if self._enabled is not None:
+            _grad_enabled = self._enabled
 
     def __exit__(self, *exc):
         global _grad_enabled
@@ -93,10 +114,40 @@ class no_grad:
     def __call__(self, fn):
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
-            with no_grad():
+            with self._fresh():
                 return fn(*args, **kwargs)
 
         return wrapper
+
+    def _fresh(self):
+        """A new manager of the same setting (one per call, so that calls may nest or recurse)."""
+        fresh = object.__new__(type(self))
+        fresh.__dict__.update(self.__dict__)
+        return fresh
+
+
+class no_grad(_GradMode):
+    """Context manager and decorator: operations inside build no graph."""
+
+    _enabled = False
+
+
+class enable_grad(_GradMode):
+    """Context manager and decorator: operations inside record a graph again, also inside
+    ``no_grad`` (PyTorch's ``torch.enable_grad``)."""
+
+    _enabled = True
+
+
+class inference_mode(no_grad):
+    """``no_grad`` under PyTorch's name for inference (``with tl.inference_mode():``, ``@tl.inference_mode()``);
+    ``inference_mode(False)`` leaves the gradient setting as it is. Tensors made inside are ordinary
+    tensors (PyTorch's inference tensors have restrictions these do not)."""
+
+    def __init__(self, mode: bool = True):
+        if not isinstance(mode, bool):
+            raise TypeError(f"inference_mode: mode must be True or False, got {mode!r}")
+        self._enabled = False if mode else None
 
 
 class Function:
@@ -107,6 +158,9 @@ class Function:
     def __init__(self, tensors):
         self.needs_input_grad = tuple([t.requires_grad for t in tensors])  # list: faster than a genexpr
         self.parents = tensors
+
+    def __repr__(self):  # as a tensor's grad_fn shows it; PyTorch's would read <MulBackward0>
+        return f"<{type(self).__name__}Backward>"
 
     def forward(self, *arrays, **kwargs):
         """The op on the inputs' arrays (keywords from ``apply``); returns the output array

@@ -28,6 +28,15 @@ def is_float(dtype) -> bool:
     return np.dtype(dtype).kind == "f"
 
 
+# PyTorch's dtype names (``tl.float32``, ``tl.long``, ...), as the NumPy dtypes they are: they work
+# wherever a dtype goes (``dtype=``, ``astype``, comparisons with ``t.dtype``)
+DTYPES = {
+    "float16": np.float16, "float32": np.float32, "float64": np.float64, "int32": np.int32,
+    "int64": np.int64, "uint8": np.uint8, "bool": np.bool_,
+    "half": np.float16, "float": np.float32, "double": np.float64, "int": np.int32, "long": np.int64,
+}
+
+
 # ---------------------------------------------------------------- strict device
 def _refuse_host(name, args):
     for a in args:
@@ -164,6 +173,14 @@ def is_available(device: str) -> bool:
         return False
 
 
+def synchronize(device: str) -> None:
+    """Wait until the work queued on ``device`` is done: on "cuda", CuPy's current stream (kernels
+    run asynchronously there); on "cpu" and "strict", whose work is done when a call returns, and
+    on an unavailable device, nothing."""
+    if device == "cuda" and is_available("cuda"):
+        get_xp("cuda").cuda.get_current_stream().synchronize()
+
+
 def set_default_device(device: str) -> None:
     """Device used by new tensors that name none (env: ``TINYGRAD_LITE_DEVICE``)."""
     global _default_device
@@ -226,14 +243,22 @@ def manual_seed(seed: int) -> None:
     _generators.clear()
 
 
+def seed_device(device: str, seed: int) -> None:
+    """Seed ``device``'s generator only: the other devices' streams go on as they were (PyTorch's
+    ``torch.cuda.manual_seed``). An unavailable device has no generator to seed: nothing happens."""
+    _check_device(device)
+    if is_available(device):
+        _generators[device] = _new_generator(device, int(seed))
+
+
+def _new_generator(device, seed):
+    return (get_xp("cuda") if device == "cuda" else np).random.default_rng(seed)
+
+
 def _generator(device):
     gen = _generators.get(device)
     if gen is None:
-        if device == "cuda":
-            gen = get_xp("cuda").random.default_rng(_seed)
-        else:
-            gen = np.random.default_rng(_seed)
-        _generators[device] = gen
+        gen = _generators[device] = _new_generator(device, _seed)
     return gen
 
 
@@ -272,6 +297,52 @@ def random(device: str, shape, dtype=None):
 def randn(device: str, shape, dtype=None):
     """Standard normal samples from the device's seeded generator (float16: float32 ones, cast)."""
     return _draw("standard_normal", device, shape, dtype)
+
+
+# The discrete draws below are made from float64 uniform draws with array operations only, so that
+# one mechanism runs on every device (and the generator's state covers them).
+def randint(device: str, low: int, high: int, shape):
+    """int64 samples, uniform over the integers in [low, high), from the device's seeded generator."""
+    u = random(device, shape, np.float64)
+    xp = xp_of(u)
+    return xp.minimum(xp.floor(u * float(high - low)).astype(np.int64), high - low - 1) + low
+
+
+def randperm(device: str, n: int):
+    """A uniformly random permutation of 0 .. n-1 (int64): the order that sorts n uniform draws."""
+    u = random(device, (n,), np.float64)
+    return xp_of(u).argsort(u, kind="stable") if device != "cuda" else xp_of(u).argsort(u)
+
+
+def multinomial(weights, num_samples: int, replacement: bool):
+    """``num_samples`` category indices (int64) per row of the 2-D array ``weights`` (non-negative,
+    each row with a positive sum; not normalised), drawn from the generator of its device.
+
+    With replacement, each draw is independent: category i with probability w_i / sum(w), found
+    by a search of a uniform draw in the row's cumulative weights. Without replacement, in the
+    order drawn: the categories with the largest keys w_i / E_i (E_i standard exponential) are,
+    in order, a sequential draw where each step picks among those left in proportion to their
+    weights (Efraimidis and Spirakis; PyTorch draws the same way). Categories of weight 0 come only
+    after all the others, as in PyTorch."""
+    device = device_of(weights)
+    xp = xp_of(weights)
+    rows, k = weights.shape
+    w = weights.astype(np.float64)
+    if replacement:
+        cdf = xp.cumsum(w, axis=1)
+        u = random(device, (rows, num_samples), np.float64) * cdf[:, -1:]
+        # the first category whose cumulative weight exceeds the draw: never one of weight 0
+        idx = xp.stack([xp.searchsorted(cdf[r], u[r], side="right") for r in range(rows)]) if rows \
+            else xp.zeros((0, num_samples), dtype=np.int64)
+        # rounding may put a draw at the row's total: take the last category of positive weight there
+        last = k - 1 - xp.argmax(xp.flip(w > 0, axis=1), axis=1)[:, None]
+        return xp.where(idx >= k, last, idx).astype(np.int64)
+    e = -xp.log1p(-random(device, (rows, k), np.float64))  # standard exponential, >= 0
+    positive = w > 0
+    keys = xp.where(positive, w / xp.where(e > 0, e, 1.0), 0.0)
+    keys = xp.where(positive & (e == 0), xp.inf, keys)  # e = 0 (probability 2^-53): first
+    order = xp.argsort(-keys, axis=1, kind="stable") if device != "cuda" else xp.argsort(-keys, axis=1)
+    return order[:, :num_samples].astype(np.int64)
 
 
 def get_rng_state() -> dict:

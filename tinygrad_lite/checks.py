@@ -74,6 +74,20 @@ def check_choice(owner: str, name: str, value, options: Iterable):
     return value
 
 
+def check_float_input(owner: str, x, weight=None) -> None:
+    """The one check of a layer's input dtype: ``x`` (a tensor) must hold floats, and of
+    ``weight``'s dtype when a weight is given. PyTorch refuses both an integer input and a float64
+    batch into a float32 layer ("mat1 and mat2 must have the same dtype") where NumPy would
+    promote silently (to float64: slower, and a model that trains in another precision)."""
+    if x.dtype.kind != "f":
+        raise TypeError(f"{owner}: expected a float input, got dtype {x.dtype}; convert it with x.float()")
+    if weight is not None and x.dtype != weight.dtype:
+        fix = {"float32": "x.float()", "float64": "x.double()"}.get(weight.dtype.name, f"x.to('{weight.dtype}')")
+        raise TypeError(f"{owner}: input of dtype {x.dtype} for a weight of dtype {weight.dtype} (PyTorch: mat1 and "
+                        f"mat2 must have the same dtype); convert the input with {fix}, or the model to the "
+                        "input's dtype")
+
+
 def varargs(args) -> tuple:
     """``f(2, 3)`` and ``f((2, 3))`` both as ``(2, 3)``: shapes and axes may come either way."""
     return tuple(args[0]) if len(args) == 1 and isinstance(args[0], (tuple, list)) else tuple(args)
@@ -147,5 +161,5 @@ def _interval(low: float, high: float, low_open: bool, high_open: bool) -> str:
     return f" in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
 
 
-__all__ = ["axes_arg", "axis_arg", "check_bool", "check_choice", "check_int", "check_probability", "check_real",
-           "pytorch_kwargs", "varargs"]
+__all__ = ["axes_arg", "axis_arg", "check_bool", "check_choice", "check_float_input", "check_int", "check_probability",
+           "check_real", "pytorch_kwargs", "varargs"]

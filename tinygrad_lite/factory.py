@@ -1,12 +1,21 @@
 """Tensor factories and conversions. Random ones draw from the device's generator, seeded by
-``manual_seed``; ``as_tensor`` and ``to_numpy`` cross between tensors and arrays."""
+``manual_seed``; ``tensor``, ``as_tensor`` and ``to_numpy`` cross between tensors and arrays."""
 from __future__ import annotations
 
 from numbers import Integral
 
+import numpy as np  # dtypes and host-side arithmetic only
+
 from . import backend
+from .checks import check_int
 from .checks import varargs as _shape
 from .tensor import Tensor
+
+
+def tensor(data, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """A new tensor holding a copy of ``data``, as ``torch.tensor``: ``Tensor(data, requires_grad,
+    dtype, device)`` with PyTorch's argument order (Python floats become float32, ints int64)."""
+    return Tensor(data, requires_grad=requires_grad, dtype=dtype, device=device)
 
 
 def as_tensor(data, dtype=None, device=None) -> Tensor:
@@ -88,6 +97,62 @@ def randn(*shape, dtype=None, device=None, requires_grad=False):
     """Standard normal samples (float32 unless ``dtype``; float16 ones are float32 draws, cast)."""
     device = _device(device)
     return _make(backend.randn(device, _shape(shape), dtype), device, requires_grad)
+
+
+def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
+    """``steps`` evenly spaced values from ``start`` to ``end``, both included (float32 unless
+    ``dtype``; an integer dtype truncates), as ``torch.linspace``: computed in float64 from both
+    ends, start + i step in the first half and end - (steps - 1 - i) step in the second (one
+    step: start)."""
+    steps = check_int("linspace", "steps", steps, low=0)
+    start, end = float(start), float(end)  # numbers or one-element tensors
+    i = np.arange(steps, dtype=np.float64)
+    step = (end - start) / (steps - 1) if steps > 1 else 0.0
+    values = np.where((i < steps // 2) | (steps == 1), start + i * step, end - (steps - 1 - i) * step)
+    device = _device(device)
+    array = backend.to_device(values, device, dtype or backend.DEFAULT_FLOAT)
+    return _make(array, device, requires_grad)
+
+
+def empty(*shape, dtype=None, device=None, requires_grad=False):
+    """A tensor of ``shape`` whose values are whatever the memory held (float32 unless ``dtype``), as
+    ``torch.empty``: for arrays that are written before they are read."""
+    device = _device(device)
+    xp = backend.get_xp(device)
+    return _make(xp.empty(_shape(shape), dtype=dtype or backend.DEFAULT_FLOAT), device, requires_grad)
+
+
+def randint(low=0, high=None, size=None, dtype=None, device=None, requires_grad=False):
+    """Integers drawn uniformly from [low, high) (int64 unless ``dtype``), as ``torch.randint``:
+    ``randint(high, size)`` or ``randint(low, high, size)``, ``size`` a tuple (or an int). From
+    the device's generator, seeded by ``manual_seed``."""
+    if size is None and isinstance(high, (tuple, list)):  # randint(high, size)
+        low, high, size = 0, low, high
+    elif high is None:  # randint(high, size=...)
+        low, high = 0, low
+    if size is None:
+        raise TypeError("randint: missing size, e.g. randint(10, (3,)) or randint(0, 10, size=(3,))")
+    low, high = check_int("randint", "low", low, low=None), check_int("randint", "high", high, low=None)
+    if low >= high:
+        raise ValueError(f"randint: low must be < high, got low={low}, high={high}")
+    device = _device(device)
+    values = backend.randint(device, low, high, _shape((size,)))
+    return _make(values if dtype is None else values.astype(dtype), device, requires_grad)
+
+
+def randperm(n, dtype=None, device=None, requires_grad=False):
+    """A random permutation of 0 .. n-1 (int64 unless ``dtype``), as ``torch.randperm``, from the
+    device's generator, seeded by ``manual_seed``."""
+    n = check_int("randperm", "n", n, low=0)
+    device = _device(device)
+    values = backend.randperm(device, n)
+    return _make(values if dtype is None else values.astype(dtype), device, requires_grad)
+
+
+def multinomial(input, num_samples, replacement=False):  # `input`: PyTorch's name
+    """``input.multinomial(num_samples, replacement)``: indices drawn from the weights of a 1-D
+    tensor, or of each row of a 2-D one (see ``Tensor.multinomial``)."""
+    return input.multinomial(num_samples, replacement)
 
 
 def _like(factory):

@@ -637,6 +637,21 @@ class Flip(Function):
         return xp_of(grad).flip(grad, self.axis)
 
 
+class Roll(Function):
+    """The elements shifted cyclically by ``shifts`` along ``axis`` (tuples of one length; axis
+    None: the flattened tensor, shape kept); the gradient is rolled back."""
+
+    saves = False
+
+    def forward(self, x, shifts, axis):
+        self.shifts, self.axis = shifts, axis
+        return xp_of(x).roll(x, shifts, axis)
+
+    def backward(self, grad):
+        back = -self.shifts if self.axis is None else tuple(-s for s in self.shifts)
+        return xp_of(grad).roll(grad, back, self.axis)
+
+
 class Pad(Function):
     """Constant padding by ``widths``, one (before, after) pair per axis; the gradient is the
     middle part."""
@@ -764,6 +779,46 @@ class Matmul(Function):
             gy = self.x2.swapaxes(-1, -2) @ grad
             gy = gy[..., 0] if self.y_vec else gy
         return gx, gy  # the engine sums broadcast batch axes away
+
+
+class Einsum(Function):
+    """``einsum`` of ``inputs`` (one subscript string per operand, no ellipsis: the Tensor function
+    spells it out) into ``output``. The gradient of an operand is again an einsum: of the output's
+    gradient with the other operands, into the operand's subscripts. Where a subscript repeats in
+    the operand (a diagonal, "ii"), the copies get fresh letters tied by identity matrices; a letter
+    of that operand alone (summed over, "ij->i") comes from a vector of ones."""
+
+    def forward(self, *xs, inputs, output):
+        self.xs, self.inputs, self.output = xs, inputs, output
+        return xp_of(xs[0]).einsum(",".join(inputs) + "->" + output, *xs, optimize=len(xs) > 1)
+
+    def backward(self, grad):
+        xp, grads = xp_of(grad), []
+        used = set("".join(self.inputs)) | set(self.output)
+        fresh = (c for c in "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ" if c not in used)
+        for i, (x, sub) in enumerate(zip(self.xs, self.inputs)):
+            if not self.needs_input_grad[i]:
+                grads.append(None)
+                continue
+            subs = [self.output] + [s for j, s in enumerate(self.inputs) if j != i]
+            arrays = [grad] + [y for j, y in enumerate(self.xs) if j != i]
+            target, seen = "", set()
+            for c, n in zip(sub, x.shape):
+                if c in seen:  # a repeated subscript: a fresh letter, equal to the first by an identity
+                    f = next(fresh)
+                    subs.append(c + f)
+                    arrays.append(xp.eye(n, dtype=grad.dtype))
+                    c = f
+                elif c not in "".join(subs):  # summed over in this operand only: broadcast by ones
+                    subs.append(c)
+                    arrays.append(xp.ones(n, dtype=grad.dtype))
+                seen.add(c)
+                target += c
+            g = xp.einsum(",".join(subs) + "->" + target, *arrays, optimize=len(arrays) > 1)
+            # an axis of size 1 in the others broadcast against this operand's: the same gradient
+            # all along it (an axis of size 1 here and larger in the others, the engine sums)
+            grads.append(xp.broadcast_to(g, tuple(n if m == 1 else m for m, n in zip(g.shape, x.shape))))
+        return tuple(grads)
 
 
 # ---------------------------------------------------------------- conversion

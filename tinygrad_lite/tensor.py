@@ -5,19 +5,27 @@ from them and has no backward of its own. The class's methods come in sections, 
 order of ``ops``: construction and properties, arithmetic, elementwise math, activations,
 reductions, movement and shape, indexing and sorting, matmul, conversion; then in-place
 writes, and the Python and NumPy protocols. The module-level functions (``where``,
-``maximum``, ``minimum``, ``concatenate``, ``stack``) come last.
+``tril``, ``triu``, ``maximum``, ``minimum``, ``concatenate``, ``stack``, ``einsum``) come last. (The package's
+name ``tl.tensor`` is PyTorch's factory, ``factory.tensor``; this module is imported by its full
+name, ``from tinygrad_lite.tensor import Tensor``.)
 
 NumPy's names and PyTorch's. Every method that takes an axis also takes PyTorch's
 ``dim=``/``keepdim=`` (``checks.pytorch_kwargs``). ``view``, ``view_as``, ``expand_as``,
 ``add``, ``sub``, ``mul``, ``div``, ``pow``, ``eq``, ``ne``, ``lt``, ``le``, ``gt``, ``ge``,
 ``clamp``, ``numel``, ``size()`` and ``dim()`` mean what they mean in PyTorch; ``tl.cat`` is
-``tl.concatenate``. Where the two libraries give one name different meanings, NumPy's is kept
-and the docstring says so: ``transpose(*axes)`` permutes (PyTorch's ``transpose(0, 1)`` is
-``swapaxes(0, 1)``), ``repeat`` repeats elements (PyTorch's ``repeat`` tiles: ``tile`` here),
-``std``/``var`` divide by n (PyTorch's by n - 1 by default), ``max(axis)``/``min(axis)`` give
-the values only (the indices: ``argmax``/``argmin``), ``cumsum()`` without an axis runs over
-the flattened tensor. Names only PyTorch has (``gather``, ``scatter_add``, ``split``, ``chunk``,
-``narrow``, ``topk``, ``sort`` returning values and indices) keep PyTorch's meaning.
+``tl.concatenate``. Where NumPy and PyTorch give a name different meanings, PyTorch's meaning
+wins, because code is ported from PyTorch and a silent difference is the worst bug:
+``transpose(dim0, dim1)`` exchanges two dims, ``repeat(*sizes)`` tiles, ``std``/``var`` divide
+by n - 1 by default (``unbiased=``, ``correction=``), ``max(dim)``/``min(dim)`` give
+``(values, indices)``, ``squeeze(dim)`` leaves a dim of another size than 1 as it is, and
+``to`` takes a dtype as well as a device. NumPy's meanings stay under names that do not
+collide: ``permute(*axes)`` and ``T`` (NumPy's ``transpose``), ``swapaxes``,
+``repeat_interleave`` (NumPy's ``repeat``), ``var(correction=0)`` (NumPy's ``ddof=`` is
+taken too), ``amax``/``amin`` (NumPy's ``max(axis)``/``min(axis)``); ``np.max(t)``,
+``np.var(t)``, ``np.repeat(t, 2)``, ``np.transpose(t)`` through the NumPy protocol keep
+NumPy's meaning. ``cumsum()`` without an axis runs over the flattened tensor (PyTorch requires
+a dim). Names only PyTorch has (``gather``, ``scatter_add``, ``split``, ``chunk``, ``narrow``,
+``topk``, ``sort`` returning values and indices) have PyTorch's meaning.
 
 ``size`` is PyTorch's method: ``t.size()`` is the shape and ``t.size(dim)`` one side of it;
 the element count, NumPy's ``a.size``, is ``t.numel()``. ``t.size`` used as a number is a
@@ -62,13 +70,22 @@ import itertools
 import math
 import numbers
 import operator
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import numpy as np  # dtypes and host-side argument checks only; arrays come from the backend
 
 from . import autograd, backend, ops
 from .backend import is_float, xp_of
-from .checks import axes_arg, axis_arg, check_choice, check_int, check_real, pytorch_kwargs, varargs
+from .checks import (
+    axes_arg,
+    axis_arg,
+    check_bool,
+    check_choice,
+    check_int,
+    check_real,
+    pytorch_kwargs,
+    varargs,
+)
 
 # The NumPy-protocol table (``__array_ufunc__``, ``__array_function__``): a Tensor method that
 # has a NumPy function's name is listed here, so that ``np.name(t)`` runs it.
@@ -83,14 +100,16 @@ NUMPY_UFUNCS = {
     "exp2": "exp2", "square": "square", "floor": "floor", "ceil": "ceil", "trunc": "trunc", "rint": "round",
     "sign": "sign",
 }
-# NumPy function name -> Tensor method taking the same arguments
+# NumPy function name -> Tensor method taking the same arguments (NumPy's meaning where a Tensor
+# method of that name has PyTorch's: numpy.max is amax, numpy.repeat repeat_interleave)
 NUMPY_FUNCTIONS = {
-    "sum": "sum", "mean": "mean", "var": "var", "max": "max", "amax": "max", "min": "min",
-    "amin": "min", "argmax": "argmax", "argmin": "argmin", "reshape": "reshape",
-    "transpose": "transpose", "squeeze": "squeeze", "expand_dims": "unsqueeze", "clip": "clip",
+    "sum": "sum", "mean": "mean", "var": "var", "max": "amax", "amax": "amax", "min": "amin",
+    "amin": "amin", "argmax": "argmax", "argmin": "argmin", "reshape": "reshape",
+    "transpose": "_numpy_transpose", "squeeze": "squeeze", "expand_dims": "unsqueeze", "clip": "clip",
     "cumsum": "cumsum", "prod": "prod", "std": "std", "flip": "flip", "pad": "pad", "round": "round",
     "take_along_axis": "take_along_axis", "tile": "tile", "tril": "tril", "triu": "triu",
-    "swapaxes": "swapaxes", "argsort": "argsort",
+    "swapaxes": "swapaxes", "argsort": "argsort", "repeat": "repeat_interleave",
+    "all": "all", "any": "any", "roll": "roll",
 }
 
 _LN2 = math.log(2)
@@ -130,8 +149,18 @@ class SortResult(NamedTuple):
     """``(values, indices)`` of ``sort`` and ``topk``, as PyTorch's: unpack it or use the fields.
     The values are in the graph; the indices (int64) are not."""
 
-    values: Any
-    indices: Any
+    # object, not typing.Any: pdoc evaluates the annotations of NamedTuple's generated __new__
+    # without this module's names (tl.tensor puts this module's page in the API reference)
+    values: object
+    indices: object
+
+
+class MaxResult(NamedTuple):
+    """``(values, indices)`` of ``max(dim)`` and ``min(dim)``, as PyTorch's: unpack it or use the
+    fields. The values are in the graph; the indices (int64) are not."""
+
+    values: object
+    indices: object
 
 
 def _grid(xp, index, axis, shape):
@@ -176,6 +205,27 @@ def _values(a):
     return a
 
 
+def _check_numbers(owner, dtype):
+    """``dtype`` itself if tensors can hold it (bool, integers, floats, complex); a TypeError naming
+    it for strings, bytes, objects, dates and records, as PyTorch refuses them."""
+    if dtype.kind not in "biufc":
+        raise TypeError(f"{owner}: a tensor cannot hold dtype {dtype} (strings, bytes, objects or dates): tensors "
+                        "hold bools and numbers; convert the data first (e.g. strings to indices)")
+    return dtype
+
+
+def _to_dtype(arg):
+    """``Tensor.to``'s argument as a NumPy dtype; a ValueError naming both meanings otherwise."""
+    try:
+        if arg is None:  # np.dtype(None) would be float64
+            raise TypeError
+        dtype = np.dtype(arg)
+    except (TypeError, ValueError):
+        raise ValueError(f"to: {arg!r} is neither a device (one of {backend.DEVICES}) nor a dtype (a NumPy "
+                         "dtype, its name such as 'float32', or tl.float32)") from None
+    return _check_numbers("to", dtype)
+
+
 class Tensor:
     """An n-dimensional array with reverse-mode automatic differentiation.
 
@@ -205,9 +255,12 @@ class Tensor:
             device, data = device or data.device, data._data
         src = backend.device_of(data)
         device = device or (src if src not in (None, "cpu") else backend.get_default_device())
-        if dtype is None and src is None:
-            probe = np.asarray(data)
-            dtype = backend.DEFAULT_FLOAT if probe.dtype.kind == "f" else probe.dtype
+        if src is None:  # Python numbers and lists
+            data = np.asarray(data)
+            dtype = backend.DEFAULT_FLOAT if dtype is None and data.dtype.kind == "f" else dtype
+        _check_numbers("Tensor", data.dtype)  # never strings or objects, even when dtype= would convert them
+        if dtype is not None:
+            _check_numbers("Tensor", np.dtype(dtype))
         # a copy, as torch.tensor: in-place updates (optimizers) never reach the caller's array
         self._data = backend.to_device(data, device, dtype, copy=True)
         self.device, self.grad, self._ctx = device, None, None
@@ -261,11 +314,20 @@ class Tensor:
     __hash__ = object.__hash__  # tensors are dict keys (optimizer state) despite __eq__
 
     def requires_grad_(self, requires_grad=True):
-        """Mark this tensor (a leaf) as one whose gradient ``backward()`` computes; float only."""
+        """Mark this tensor (a leaf) as one whose gradient ``backward()`` computes; float only.
+        Returns the tensor. As in PyTorch, a tensor made by an op in a graph cannot be taken out of
+        it this way (``detach()`` gives one that is out)."""
         if requires_grad and not is_float(self.dtype):
             raise TypeError(f"only float tensors can require grad, got dtype {self.dtype}")
+        if not requires_grad and self._ctx is not None:
+            raise RuntimeError("requires_grad_(False): only a leaf's flag can be changed; a tensor made by an "
+                               "op in a graph leaves it with t.detach()")
         self.requires_grad = bool(requires_grad)
         return self
+
+    grad_fn = property(lambda self: self._ctx, doc="The Function that made this tensor in a graph (its "
+                       "``backward`` gives the inputs' gradients), None for a leaf; after ``backward()`` "
+                       "without ``retain_graph`` a mark saying that the graph was freed.")
 
     def detach(self):
         """The same data, cut from the graph."""
@@ -619,29 +681,87 @@ class Tensor:
         return self._divide_by_count(ops.Sum.apply(self, axis=axes, keepdims=keepdims), axes)
 
     @pytorch_kwargs(correction="ddof")
-    def var(self, axis=None, keepdims=False, ddof=0):
-        """sum((x - mean)^2) / (n - ddof): biased (ddof=0) by default, as NumPy's."""
+    def var(self, axis=None, unbiased=None, keepdims=False, *, ddof=None):
+        """sum((x - mean)^2) / (n - correction) over ``axis`` (int, tuple or None for all), PyTorch's
+        meaning: correction 1 (n - 1, the unbiased estimate) by default. ``correction=0``, NumPy's
+        ``ddof=0`` or PyTorch's older ``unbiased=False`` divide by n (NumPy's ``var``); give one of
+        the three spellings. Positional arguments are PyTorch's ``var(dim, unbiased, keepdim)``, and
+        a bool alone is ``unbiased`` (``t.var(False)``). nan where n <= correction, as both."""
+        axis, ddof = self._var_args("var", axis, unbiased, ddof)
         axes = axes_arg(axis, self.ndim)
         d = self - self.mean(axes, keepdims=True)
         return self._divide_by_count((d * d).sum(axes, keepdims=keepdims), axes, ddof)
 
     @pytorch_kwargs(correction="ddof")
-    def std(self, axis=None, keepdims=False, ddof=0):
-        """sqrt(var(x)): by default divided by n, as NumPy's (PyTorch's default is n - 1:
-        ``std(ddof=1)`` or ``correction=1``). Its gradient is infinite where it is 0."""
+    def std(self, axis=None, unbiased=None, keepdims=False, *, ddof=None):
+        """sqrt(var(x)), with ``var``'s arguments: divided by n - 1 by default (PyTorch's meaning;
+        NumPy's ``std``, divided by n, is ``std(correction=0)``). Its gradient is infinite where
+        it is 0."""
+        axis, ddof = self._var_args("std", axis, unbiased, ddof)
         return self.var(axis, keepdims=keepdims, ddof=ddof).sqrt()
+
+    def _var_args(self, op, axis, unbiased, ddof):
+        """(axis, correction) of var/std from PyTorch's and NumPy's spellings."""
+        if isinstance(axis, (bool, np.bool_)):  # t.var(False): PyTorch's var(unbiased)
+            if unbiased is not None:
+                raise TypeError(f"{op}: got unbiased twice ({axis!r} and {unbiased!r})")
+            axis, unbiased = None, axis
+        if unbiased is not None:
+            unbiased = check_bool(op, "unbiased", unbiased)
+            if ddof is not None:
+                raise TypeError(f"{op}: got unbiased= and correction= (or NumPy's ddof=), two spellings of "
+                                "one argument; pass one")
+            ddof = int(unbiased)
+        return axis, (1 if ddof is None else check_real(op, "correction", ddof))
 
     @pytorch_kwargs
     def max(self, axis=None, keepdims=False):
-        """Maximum (values only; PyTorch's max(dim) adds indices: argmax); ties share the gradient."""
+        """PyTorch's max. ``t.max()``: the largest element, a 0-d tensor (tied maxima share the
+        gradient equally, as ``amax``). ``t.max(dim, keepdim=False)``: ``MaxResult(values,
+        indices)`` along the one ``dim`` (unpack it or use the fields); on ties the index of the
+        first maximum, which alone receives the value's gradient, as in PyTorch. ``t.max(other)``:
+        the elementwise ``maximum``. NumPy's ``a.max(axis)``, the values over an int or a tuple of
+        axes, is ``amax``."""
+        return self._extreme("max", axis, keepdims)
+
+    @pytorch_kwargs
+    def min(self, axis=None, keepdims=False):
+        """PyTorch's min: ``t.min()``, ``t.min(dim)`` giving ``MaxResult(values, indices)`` and
+        ``t.min(other)``, as ``max``; NumPy's ``a.min(axis)`` is ``amin``."""
+        return self._extreme("min", axis, keepdims)
+
+    def _extreme(self, op, axis, keepdims):
+        if isinstance(axis, Tensor):
+            if keepdims:
+                raise TypeError(f"{op}(other) is the elementwise {op}imum: it takes no keepdim")
+            return self.maximum(axis) if op == "max" else self.minimum(axis)
+        if axis is None:
+            return self.amax(None, keepdims) if op == "max" else self.amin(None, keepdims)
+        if isinstance(axis, bool) or not isinstance(axis, numbers.Integral):
+            raise TypeError(f"{op}: dim must be one int, got {axis!r}: {op}(dim) gives (values, indices) along "
+                            f"one dim, as PyTorch's; the values over several dims are a{op}(dims)")
+        flat = self.reshape(1) if self.ndim == 0 else self  # a 0-d tensor has dims 0 and -1, as in PyTorch
+        a = axis_arg(axis, flat.ndim)
+        idx = flat._arg(f"arg{op}", a, True)._data
+        values = ops.Gather.apply(flat, grid=_grid(xp_of(idx), idx, a, flat.shape))
+        shape = () if self.ndim == 0 else idx.shape if keepdims else ops._reduced_shape(self.shape, (a,))
+        if shape != idx.shape:
+            values, idx = values.reshape(shape), idx.reshape(shape)
+        return MaxResult(values, Tensor._wrap(idx, self.device))
+
+    @pytorch_kwargs
+    def amax(self, axis=None, keepdims=False):
+        """The maximum over ``axis`` (int, tuple or None for all), the values only: NumPy's
+        ``a.max(axis)``, PyTorch's ``amax``. Tied maxima share the gradient equally."""
         if self._data.size == 0:
             raise ValueError(f"max of an empty tensor of shape {self.shape}")
         return ops.Max.apply(self, axis=axes_arg(axis, self.ndim), keepdims=keepdims)
 
     @pytorch_kwargs
-    def min(self, axis=None, keepdims=False):
-        """Minimum, -max(-x); tied elements share the gradient equally."""
-        return -(-self).max(axis, keepdims)
+    def amin(self, axis=None, keepdims=False):
+        """The minimum over ``axis``, -amax(-x): NumPy's ``a.min(axis)``, PyTorch's ``amin``. Tied
+        minima share the gradient equally."""
+        return -(-self).amax(axis, keepdims)
 
     @pytorch_kwargs
     def prod(self, axis=None, keepdims=False):
@@ -670,7 +790,7 @@ class Tensor:
             return ops.Norm2.apply(self, axis=axes, keepdims=keepdims)
         if p == 1:
             return self.abs().sum(axes, keepdims=keepdims)
-        return self.abs().max(axes, keepdims) if p > 0 else self.abs().min(axes, keepdims)
+        return self.abs().amax(axes, keepdims) if p > 0 else self.abs().amin(axes, keepdims)
 
     @pytorch_kwargs
     def cumsum(self, axis=None):
@@ -699,6 +819,23 @@ class Tensor:
         xp = xp_of(self._data)  # xp, and asarray: NumPy gives a scalar for axis=None
         return self._wrap(xp.asarray(getattr(xp, fn)(self._data, axis, keepdims=keepdims)), self.device)
 
+    @pytorch_kwargs
+    def all(self, axis=None, keepdims=False):
+        """True where every element over ``axis`` (int, tuple or None for all) is nonzero; True for
+        none. A bool tensor (uint8 for uint8 input, as PyTorch's). Not differentiable."""
+        return self._logical("all", axis, keepdims)
+
+    @pytorch_kwargs
+    def any(self, axis=None, keepdims=False):
+        """True where some element over ``axis`` (int, tuple or None for all) is nonzero; False for
+        none. A bool tensor (uint8 for uint8 input, as PyTorch's). Not differentiable."""
+        return self._logical("any", axis, keepdims)
+
+    def _logical(self, fn, axis, keepdims):
+        xp = xp_of(self._data)
+        out = xp.asarray(getattr(xp, fn)(self._data, axis=axes_arg(axis, self.ndim), keepdims=keepdims))
+        return self._wrap(out.astype(np.uint8) if self.dtype == np.uint8 else out, self.device)
+
     # ---------------------------------------------------------------- movement and shape
     def reshape(self, *shape):
         """The same elements in ``shape`` (ints or a tuple; one may be -1)."""
@@ -721,14 +858,23 @@ class Tensor:
                              f"of a tensor of shape {self.shape}")
         return ops.Permute.apply(self, axes=tuple(a % self.ndim for a in axes))
 
-    def transpose(self, *axes):
-        """Reverse the axes, or permute them as given: NumPy's meaning (PyTorch's swaps two: swapaxes)."""
-        return self.permute(*axes) if axes else self.permute(tuple(reversed(range(self.ndim))))
+    def transpose(self, dim0=None, dim1=None, *more):
+        """Exchange the two dims ``dim0`` and ``dim1``: PyTorch's meaning, ``swapaxes``. NumPy's
+        ``a.transpose(*axes)`` is ``permute(*axes)`` here, and its ``a.transpose()`` (the axes
+        reversed) ``t.T``; those calls are a TypeError that says so."""
+        ints = all(isinstance(d, numbers.Integral) and not isinstance(d, bool) for d in (dim0, dim1))
+        if more or not ints:
+            got = ", ".join(repr(d) for d in (dim0, dim1, *more) if d is not None)
+            raise TypeError(f"transpose({got}): transpose(dim0, dim1) exchanges two dims, as PyTorch's; "
+                            "NumPy's transpose(*axes) is t.permute(*axes), the axes reversed t.T")
+        return self.swapaxes(dim0, dim1)
 
-    T = property(lambda self: self.transpose(), doc="The axes reversed, as NumPy's ``a.T``.")
+    T = property(lambda self: self.permute(tuple(reversed(range(self.ndim)))),
+                 doc="The axes reversed, as NumPy's ``a.T`` and PyTorch's ``t.T``.")
 
     def swapaxes(self, axis1, axis2):
-        """Exchange two axes (NumPy's swapaxes; PyTorch's ``transpose(dim0, dim1)``)."""
+        """Exchange two axes (NumPy's swapaxes; PyTorch's ``transpose(dim0, dim1)``, also
+        ``swapaxes``)."""
         a, b = axis_arg(axis1, self.ndim), axis_arg(axis2, self.ndim)
         axes = list(range(self.ndim))
         axes[a], axes[b] = b, a
@@ -736,12 +882,11 @@ class Tensor:
 
     @pytorch_kwargs
     def squeeze(self, axis=None):
-        axes = axes_arg(axis, self.ndim)
-        if axes is None:
-            axes = tuple(i for i, n in enumerate(self.shape) if n == 1)
-        for a in axes:
-            if self.shape[a] != 1:
-                raise ValueError(f"squeeze: axis {a} has size {self.shape[a]}, not 1")
+        """The axes of size 1 removed: all of them, or those of ``axis`` (an int or a tuple) that
+        have size 1. An axis of another size is left as it is, PyTorch's meaning (NumPy's squeeze
+        raises there)."""
+        axes = axes_arg(axis, max(self.ndim, 1))  # a 0-d tensor has dims 0 and -1, as in PyTorch
+        axes = tuple(a for a in (range(self.ndim) if axes is None else axes) if a < self.ndim and self.shape[a] == 1)
         return self.reshape(ops._reduced_shape(self.shape, axes))
 
     @pytorch_kwargs
@@ -787,10 +932,12 @@ class Tensor:
         """The elements in reverse order along ``axis`` (int or tuple; None: every axis)."""
         return ops.Flip.apply(self, axis=axes_arg(axis, self.ndim))
 
+    @pytorch_kwargs(value="constant_values")
     def pad(self, pad_width, mode="constant", constant_values=0):
         """NumPy's ``pad`` with a constant: ``pad_width`` is an int, a (before, after) pair, one pair
         per axis, or a dict {axis: (before, after)} for some axes. (PyTorch's ``F.pad`` lists
-        pairs from the last axis backwards, flattened.)"""
+        pairs from the last axis backwards, flattened.) The constant may be given as ``value=``,
+        ``F.pad``'s name for it."""
         check_choice("pad", "mode", mode, ("constant",))
         check_real("pad", "constant_values", constant_values, finite=False)
         return ops.Pad.apply(self, widths=_pad_widths(pad_width, self.shape), value=constant_values)
@@ -844,39 +991,45 @@ class Tensor:
     @pytorch_kwargs
     def chunk(self, chunks, axis=0):
         """At most ``chunks`` pieces of equal size along ``axis`` (the last may be smaller), as
-        PyTorch's chunk: ``split(ceil(n / chunks))``."""
+        PyTorch's chunk: ``split(ceil(n / chunks))``; an axis of size 0 gives ``chunks`` empty pieces."""
         chunks = check_int("chunk", "chunks", chunks)
-        return self.split(max(1, -(-self.shape[axis_arg(axis, self.ndim)] // chunks)), axis)
+        axis = axis_arg(axis, self.ndim)
+        if self.shape[axis] == 0:
+            return self.split([0] * chunks, axis)
+        return self.split(-(-self.shape[axis] // chunks), axis)
+
+    def repeat(self, *sizes, **numpy_style):
+        """The tensor tiled ``sizes[k]`` times along dim k, PyTorch's meaning: one size per dim,
+        more sizes add leading dims (``tile``, which also takes fewer). NumPy's ``repeat``, each
+        element repeated, is ``repeat_interleave(repeats, dim)``; a keyword (``axis=``) or fewer
+        sizes than dims is an error that says so."""
+        sizes = varargs(sizes)
+        if numpy_style or len(sizes) < self.ndim:
+            raise (TypeError if numpy_style else ValueError)(
+                f"repeat: got sizes {sizes}{' and ' + str(numpy_style) if numpy_style else ''} for a tensor of "
+                f"shape {self.shape}: repeat(*sizes) tiles, as PyTorch's, with one size per dim (tile takes "
+                "fewer); NumPy's repeat, each element repeated, is t.repeat_interleave(repeats, dim)")
+        return self.tile(*[check_int("repeat", "sizes", r, low=0) for r in sizes])
 
     @pytorch_kwargs
-    def repeat(self, repeats, *clash, axis=None):
-        """Each element repeated ``repeats`` times (an int, or one count per element) along
-        ``axis``, or in the flattened tensor: NumPy's ``repeat``, PyTorch's ``repeat_interleave``.
-        PyTorch's ``t.repeat(2, 3)`` tiles: ``t.tile(2, 3)`` here; so the axis is keyword-only,
-        and a second positional argument is a TypeError that says this."""
-        if clash:
-            raise TypeError(f"repeat: got {(repeats, *clash)}: this is NumPy's repeat (each element "
-                            "repeated; give the axis as axis=); PyTorch's t.repeat(2, 3) tiles, "
-                            "t.tile(2, 3) here")
+    def repeat_interleave(self, repeats, axis=None):
+        """Each element repeated ``repeats`` times (an int, or one count per element, a list or a
+        tensor) along ``axis``, or in the flattened tensor: PyTorch's ``repeat_interleave``,
+        NumPy's ``repeat``."""
         if axis is None:
-            return self.reshape(-1).repeat(repeats, axis=0)
+            return self.reshape(-1).repeat_interleave(repeats, 0)
         axis = axis_arg(axis, self.ndim)
         counts = repeats.tolist() if isinstance(repeats, Tensor) else repeats
         counts = [counts] if isinstance(counts, numbers.Integral) else list(counts)
-        counts = [check_int("repeat", "repeats", k, low=0) for k in counts]
+        counts = [check_int("repeat_interleave", "repeats", k, low=0) for k in counts]
         n, shape = self.shape[axis], self.shape
         if len(counts) == 1:  # the same count for all: broadcast a new axis, no gather
             wide = self.unsqueeze(axis + 1).expand(shape[:axis + 1] + (counts[0],) + shape[axis + 1:])
             return wide.reshape(shape[:axis] + (n * counts[0],) + shape[axis + 1:])
         if len(counts) != n:
-            raise ValueError(f"repeat: {len(counts)} counts for the {n} elements along axis {axis} of "
-                             f"shape {shape}")
+            raise ValueError(f"repeat_interleave: {len(counts)} counts for the {n} elements along axis {axis} "
+                             f"of shape {shape}")
         return self[(slice(None),) * axis + (np.repeat(np.arange(n), counts),)]
-
-    @pytorch_kwargs
-    def repeat_interleave(self, repeats, axis=None):
-        """PyTorch's name for NumPy's ``repeat``: each element repeated along ``axis``."""
-        return self.repeat(repeats, axis=axis)
 
     def tile(self, *reps):
         """The tensor repeated as a whole ``reps[k]`` times along axis k (``numpy.tile``, PyTorch's
@@ -889,6 +1042,30 @@ class Tensor:
         spread = x.reshape(tuple(v for n in x.shape for v in (1, n)))
         spread = spread.expand(tuple(v for r, n in zip(reps, x.shape) for v in (r, n)))
         return spread.reshape(tuple(r * n for r, n in zip(reps, x.shape)))
+
+    @pytorch_kwargs(dims="axis")
+    def roll(self, shifts, axis=None):
+        """The elements shifted cyclically by ``shifts`` along ``axis`` (PyTorch's ``dims``): ints,
+        or tuples of one length (an axis may come twice: its shifts add up). Without an axis, the
+        flattened tensor is rolled and the shape kept. As ``numpy.roll`` and ``torch.roll``."""
+        if axis is None:
+            if not isinstance(shifts, numbers.Integral):
+                raise ValueError(f"roll: without dims, shifts must be one int, got {shifts!r}")
+            return ops.Roll.apply(self, shifts=int(shifts), axis=None)
+        shifts_t = tuple(shifts) if isinstance(shifts, (tuple, list)) else (shifts,)
+        axes = tuple(axis) if isinstance(axis, (tuple, list)) else (axis,)
+        if len(shifts_t) != len(axes) or not axes:
+            raise ValueError(f"roll: shifts {shifts!r} and dims {axis!r} must have the same length, as in PyTorch")
+        shifts_t = tuple(check_int("roll", "shifts", s, low=None) for s in shifts_t)
+        return ops.Roll.apply(self, shifts=shifts_t, axis=tuple(axis_arg(a, self.ndim) for a in axes))
+
+    def t(self):
+        """The transpose of a matrix (axes 0 and 1 exchanged); a 0-d or 1-d tensor is returned as it
+        is, as PyTorch's ``t()``, which refuses more than 2 dimensions."""
+        if self.ndim > 2:
+            raise ValueError(f"t() expects a tensor with <= 2 dimensions, got shape {self.shape}; "
+                             "permute or swapaxes exchange axes of larger ones")
+        return self.permute(1, 0) if self.ndim == 2 else self
 
     # ---------------------------------------------------------------- indexing and sorting
     def __getitem__(self, index):
@@ -1009,6 +1186,72 @@ class Tensor:
         values = ops.Gather.apply(self, grid=_grid(xp_of(idx), idx, axis, self.shape))
         return SortResult(values, self._wrap(idx, self.device))
 
+    @pytorch_kwargs
+    def index_select(self, axis, index):
+        """The entries at ``index`` along ``axis``, as PyTorch's index_select: ``index`` is a 1-D (or
+        0-d) integer tensor, array or list with values in [0, n) (no negative ones, as PyTorch);
+        the axis keeps its place with len(index) entries. Repeated indices accumulate their gradients."""
+        axis = axis_arg(axis, self.ndim)
+        idx = backend.to_device(index._data if isinstance(index, Tensor) else index, self.device)
+        if idx.dtype.kind not in "iu":
+            raise TypeError(f"index_select: index must hold integers, got dtype {idx.dtype}")
+        if idx.ndim > 1:
+            raise ValueError(f"index_select: index must be a vector (1-d or 0-d), got shape {idx.shape}")
+        n = self.shape[axis]
+        if idx.size and (int(idx.min()) < 0 or int(idx.max()) >= n):
+            bad = int(idx.min()) if int(idx.min()) < 0 else int(idx.max())
+            raise IndexError(f"index_select: index {bad} is out of range for axis {axis} of size {n} "
+                             f"(shape {self.shape}); it must be in [0, {n})")
+        return ops.Index.apply(self, index=(slice(None),) * axis + (idx.reshape(-1),))
+
+    def masked_fill(self, mask, value):
+        """A copy with ``value`` where the bool ``mask`` (broadcast against the tensor) is True, as
+        PyTorch's masked_fill (``scores.masked_fill(mask == 0, float("-inf"))``). ``value`` is a
+        number or a 0-d tensor, cast to this tensor's dtype; the gradient flows to the tensor where
+        the mask is False and, from a 0-d tensor value, to it where the mask is True."""
+        if isinstance(mask, Tensor) and mask.device != self.device:
+            raise backend.device_error("masked_fill", self.device, mask.device)
+        cond = backend.to_device(mask._data if isinstance(mask, Tensor) else mask, self.device)
+        if cond.dtype != np.bool_:
+            raise TypeError(f"masked_fill: the mask must be a bool tensor, got dtype {cond.dtype} (PyTorch "
+                            "refuses other masks too); compare to make one, e.g. mask == 0")
+        if isinstance(value, Tensor):
+            if value.ndim != 0:
+                raise ValueError(f"masked_fill: a tensor value must be 0-d, got shape {value.shape}")
+            fill = value.astype(self.dtype)
+        elif isinstance(value, (numbers.Number, np.generic)) and not isinstance(value, complex):
+            fill = Tensor._wrap(xp_of(self._data).asarray(value, dtype=self.dtype), self.device)
+        else:
+            raise TypeError(f"masked_fill: value must be a number or a 0-d tensor, got {type(value).__name__}")
+        return ops.Where.apply(fill, self, cond=cond)
+
+    def multinomial(self, num_samples, replacement=False):
+        """Category indices (int64) drawn from the weights in this tensor, as PyTorch's multinomial:
+        a 1-D tensor of k non-negative weights (not necessarily summing to 1) gives ``num_samples``
+        indices, a 2-D one ``num_samples`` per row, rows drawn independently. With ``replacement``
+        every draw is independent; without, no index repeats in a row (``num_samples`` <= k), the
+        draw order is that of drawing one by one among the categories left, and categories of weight
+        0 come only after all others. The draws come from the device's generator, seeded by
+        ``tl.manual_seed``. Not differentiable."""
+        if self.ndim not in (1, 2):
+            raise ValueError(f"multinomial: the weights must be 1-d or 2-d (one row per distribution), got "
+                             f"shape {self.shape}")
+        if not is_float(self.dtype):
+            raise TypeError(f"multinomial: the weights must be floats, got dtype {self.dtype}")
+        num_samples = check_int("multinomial", "num_samples", num_samples)
+        replacement = check_bool("multinomial", "replacement", replacement)
+        w = self._data.reshape(1, -1) if self.ndim == 1 else self._data
+        xp = xp_of(w)
+        if w.size and bool(xp.any(~xp.isfinite(w) | (w < 0))):
+            raise ValueError("multinomial: the weights contain inf, nan or a number < 0")
+        if bool(xp.any(w.astype(np.float64).sum(axis=1) <= 0)):
+            raise ValueError("multinomial: a row of weights sums to 0: it is not a distribution")
+        if not replacement and num_samples > w.shape[1]:
+            raise ValueError(f"multinomial: cannot draw {num_samples} samples without replacement from "
+                             f"{w.shape[1]} categories; pass replacement=True to draw with replacement")
+        out = backend.multinomial(w, num_samples, replacement)
+        return self._wrap(out if self.ndim == 2 else out[0], self.device)
+
     # ---------------------------------------------------------------- matmul
     def matmul(self, other):
         """``self @ other`` with NumPy's rules (1-D operands, broadcast batch axes)."""
@@ -1023,12 +1266,50 @@ class Tensor:
     def __matmul__(self, other): return self.matmul(other)
     def __rmatmul__(self, other): return self._lift(other).matmul(self)
 
+    def mm(self, mat2):
+        """The matrix product of two matrices, as PyTorch's ``mm``: both 2-D (no broadcasting and no
+        vectors; ``matmul`` takes those), (n, m) @ (m, p)."""
+        other = self._lift(mat2)
+        if self.ndim != 2 or other.ndim != 2:
+            raise ValueError(f"mm: both operands must be matrices (2-d), got shapes {self.shape} and {other.shape}")
+        if self.shape[1] != other.shape[0]:
+            raise ValueError(f"mm: shapes {self.shape} and {other.shape} cannot be multiplied "
+                             f"({self.shape[1]} != {other.shape[0]})")
+        return self.matmul(other)
+
+    def bmm(self, mat2):
+        """Batched matrix products, as PyTorch's ``bmm``: (b, n, m) @ (b, m, p) -> (b, n, p), both 3-D
+        with the same batch size b (no broadcasting; ``matmul`` broadcasts)."""
+        other = self._lift(mat2)
+        if self.ndim != 3 or other.ndim != 3:
+            raise ValueError(f"bmm: both operands must be 3-d batches of matrices, got shapes {self.shape} "
+                             f"and {other.shape}")
+        if other.shape[:2] != (self.shape[0], self.shape[2]):
+            raise ValueError(f"bmm: shapes {self.shape} and {other.shape} do not fit: the second must be "
+                             f"({self.shape[0]}, {self.shape[2]}, p)")
+        return self.matmul(other)
+
     # ---------------------------------------------------------------- conversion
-    def to(self, device):
-        """A copy on ``device`` (self if already there). The copy is a new leaf."""
-        if device == self.device:
-            return self
-        return Tensor(self._data, requires_grad=self.requires_grad, device=device)
+    def to(self, *args, device=None, dtype=None, non_blocking=False):
+        """PyTorch's ``to``: ``t.to(device)``, ``t.to(dtype)``, ``t.to(device, dtype)``, ``t.to(other)``
+        (other's device and dtype), or the keywords ``device=``, ``dtype=``. A device is "cpu",
+        "cuda" or "strict"; a dtype a NumPy dtype or type (``np.float64``), its name ("float64") or
+        ``tl.float64``. The cast is ``astype`` (differentiable between floats); a move to another
+        device is a copy, a new leaf. ``self`` when nothing changes. ``non_blocking`` is accepted
+        for PyTorch's code and changes nothing."""
+        if len(args) > 2 or (len(args) == 2 and isinstance(args[0], Tensor)):
+            raise TypeError(f"to: takes (device), (dtype), (device, dtype) or (other tensor), got {args!r}")
+        for arg in args:
+            if isinstance(arg, Tensor):
+                device, dtype = arg.device, arg.dtype
+            elif isinstance(arg, str) and arg in backend.DEVICES:
+                device = arg
+            else:
+                dtype = _to_dtype(arg)
+        out = self if dtype is None else self.astype(_to_dtype(dtype))
+        if device is None or device == out.device:
+            return out
+        return Tensor(out._data, requires_grad=out.requires_grad, device=device)
 
     def astype(self, dtype):
         """A cast; between float dtypes it is differentiable (gradients are cast back to
@@ -1047,6 +1328,44 @@ class Tensor:
     def double(self):
         """``astype(float64)``."""
         return self.astype(np.float64)
+
+    def half(self):
+        """``astype(float16)``."""
+        return self.astype(np.float16)
+
+    def long(self):
+        """``astype(int64)`` (out of the graph; floats are truncated towards 0)."""
+        return self.astype(np.int64)
+
+    def int(self):
+        """``astype(int32)`` (out of the graph; floats are truncated towards 0). Python's ``int(t)``
+        is something else: the one element as a Python int."""
+        return self.astype(np.int32)
+
+    def bool(self):
+        """``astype(bool)``: True where nonzero (out of the graph)."""
+        return self.astype(np.bool_)
+
+    def cpu(self):
+        """``to("cpu")``: self if already there, else a copy on "cpu" (a new leaf)."""
+        return self.to("cpu")
+
+    def cuda(self, device=None, non_blocking=False):
+        """``to("cuda")``: self if already there, else a copy on the GPU (a new leaf). ``device`` may
+        be None or 0, the one GPU the library uses; ``non_blocking`` changes nothing."""
+        if device not in (None, 0, "cuda", "cuda:0"):
+            raise ValueError(f"cuda: device {device!r}: the library uses one GPU, device 'cuda' (0)")
+        return self.to("cuda")
+
+    def clone(self):
+        """A copy of the values with its own memory, in the graph (the gradient passes through to
+        this tensor), as PyTorch's clone: a cast to its own dtype."""
+        return ops.Cast.apply(self, dtype=self.dtype)
+
+    def contiguous(self):
+        """The tensor itself: PyTorch's memory-layout call, for which there is nothing to do here
+        (``view`` never fails for layout, and every op accepts any strides)."""
+        return self
 
     def item(self):
         """The one element as a Python number."""
@@ -1164,6 +1483,23 @@ class Tensor:
 
     clip_ = clamp_
 
+    def __setitem__(self, index, value):
+        """``t[index] = value``: NumPy's indexing (slices, ints, ``...``, ``None``, integer and bool
+        tensors or arrays), ``value`` (a number, tensor, array or list) broadcast and cast to this
+        tensor's dtype, as PyTorch does (``long_t[0] = 2.7`` writes 2). An in-place write: on a
+        tensor that does not require grad, or under ``tl.no_grad()`` (as the other in-place ops);
+        a graph that saved the old values refuses to run backward after it."""
+        self._check_inplace("__setitem__", value)
+        items = index if isinstance(index, tuple) else (index,)
+        items = tuple(self._index_array(i) for i in items)
+        src = self._lift(value).to(self.device)._data  # from another device, as copy_
+        try:
+            self._data[items if isinstance(index, tuple) else items[0]] = src
+        except ValueError as e:  # a shape that does not broadcast, or a read-only (broadcast) view
+            raise ValueError(f"__setitem__: cannot write a value of shape {src.shape} into "
+                             f"t[{index!r}] of a tensor of shape {self.shape}: {e}") from None
+        autograd.mark_written(self._data)
+
     # ---------------------------------------------------------------- Python and NumPy protocols
     def _scalar(self, what):
         if self._data.size != 1:
@@ -1172,6 +1508,15 @@ class Tensor:
 
     def __float__(self): return float(self._scalar("float()"))
     def __int__(self): return int(self._scalar("int()"))
+
+    def __index__(self):
+        """The one element of an integer or bool tensor as a Python int, wherever Python needs an
+        index (``range(t)``, ``xs[t]``, slices), as PyTorch's; a TypeError for floats and for more
+        than one element."""
+        if self.dtype.kind not in "iub" or self._data.size != 1:
+            raise TypeError(f"only integer tensors of a single element can be converted to an index, got "
+                            f"shape {self.shape} and dtype {self.dtype}")
+        return int(self._data.item())
     def __round__(self, ndigits=None): return round(self._scalar("round()"), ndigits)
 
     def __format__(self, spec):
@@ -1214,8 +1559,14 @@ class Tensor:
         if name in _NUMPY_MODULE_FUNCTIONS:
             return _NUMPY_MODULE_FUNCTIONS[name](*args, **kwargs)
         if name in NUMPY_FUNCTIONS and isinstance(args[0], Tensor):
+            if name in ("var", "std") and "correction" not in kwargs:
+                kwargs = {"ddof": 0, **kwargs}  # NumPy's default divides by n, the method's (PyTorch's) by n - 1
             return getattr(args[0], NUMPY_FUNCTIONS[name])(*args[1:], **kwargs)
         return func(*_values(args), **_values(kwargs))
+
+    def _numpy_transpose(self, axes=None):
+        """``numpy.transpose(t, axes)``: ``t.permute(axes)``, or ``t.T`` without axes."""
+        return self.T if axes is None else self.permute(axes)
 
 
 def where(cond, x, y):
@@ -1227,6 +1578,23 @@ def where(cond, x, y):
     cond = cond._data if isinstance(cond, Tensor) else backend.to_device(cond, ref.device)
     x, y = ref._lift(x), ref._lift(y)
     return ops.Where.apply(x, y, cond=cond)
+
+
+def tril(input, diagonal=0):  # PyTorch's argument names
+    """``torch.tril(input, diagonal=0)``: ``input.tril(diagonal)``, the lower triangle of the last
+    two axes (``tl.tril(tl.ones(T, T))`` is a causal mask)."""
+    return _tensor_arg(input, "tril").tril(diagonal)
+
+
+def triu(input, diagonal=0):
+    """``torch.triu(input, diagonal=0)``: ``input.triu(diagonal)``, the upper triangle of the last two axes."""
+    return _tensor_arg(input, "triu").triu(diagonal)
+
+
+def _tensor_arg(x, op):
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{op}: takes a Tensor, got {type(x).__name__} (wrap it: tl.tensor(x))")
+    return x
 
 
 def maximum(x, y):
@@ -1241,21 +1609,78 @@ def minimum(x, y):
 
 @pytorch_kwargs
 def concatenate(tensors, axis=0):
-    """Join tensors along an existing ``axis`` (``numpy.concatenate``)."""
-    tensors = list(tensors)
-    if not tensors:
-        raise ValueError("concatenate needs at least one tensor")
+    """Join tensors along an existing ``axis`` (``numpy.concatenate``, PyTorch's ``cat``): a list,
+    tuple or other iterable of tensors; mixed dtypes give PyTorch's result dtype (a float over
+    integers, the widest float), not NumPy's (float64 for float32 with int64)."""
+    tensors = _promoted(tensors, "concatenate")
     return ops.Concatenate.apply(*tensors, axis=axis_arg(axis, tensors[0].ndim))
 
 
 @pytorch_kwargs
 def stack(tensors, axis=0):
-    """Join same-shaped tensors along a new ``axis`` (``numpy.stack``)."""
-    tensors = list(tensors)
-    if not tensors:
-        raise ValueError("stack needs at least one tensor")
+    """Join same-shaped tensors along a new ``axis`` (``numpy.stack``), dtypes as ``concatenate``."""
+    tensors = _promoted(tensors, "stack")
     return concatenate([t.unsqueeze(axis) for t in tensors], axis=axis)
 
 
+def _promoted(tensors, op):
+    """``tensors`` (an iterable, not one tensor) as a list of tensors of one dtype, PyTorch's: the
+    widest float if there is a float, else NumPy's result type of the integers and bools."""
+    if isinstance(tensors, Tensor):
+        raise TypeError(f"{op}: takes a sequence of tensors, e.g. tl.{op}([a, b]), got one tensor")
+    tensors = list(tensors)
+    ref = next((t for t in tensors if isinstance(t, Tensor)), None)
+    if ref is None:
+        raise ValueError(f"{op} needs at least one tensor" if not tensors else f"{op}: takes tensors, got "
+                         f"{', '.join(sorted({type(t).__name__ for t in tensors}))}")
+    tensors = [ref._lift(t) for t in tensors]
+    dtypes = {t.dtype for t in tensors}
+    if len(dtypes) > 1:
+        floats = [d for d in dtypes if is_float(d)]
+        target = max(floats, key=lambda d: d.itemsize) if floats else np.result_type(*dtypes)
+        tensors = [t.astype(target) for t in tensors]
+    return tensors
+
+
+def einsum(equation, *operands):
+    """Einstein summation, as ``torch.einsum`` and ``numpy.einsum``: ``einsum("ij,jk->ik", a, b)``
+    is ``a @ b``, ``einsum("bhqd,bhkd->bhqk", q, k)`` attention scores, ``einsum("ii", a)`` the trace.
+    Subscripts are letters, one per axis; ``...`` stands for the leading axes (broadcast between
+    operands), and without ``->`` the output is ``...`` then the letters used once, in alphabetical
+    order. Letters (and ``...`` axes) left out of the output are summed over. The operands may also
+    come as one list. Differentiable in every operand; dtypes mix as in ``concatenate``."""
+    if not isinstance(equation, str):
+        raise TypeError(f"einsum: the equation must be a string such as 'ij,jk->ik', got {equation!r}")
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    tensors = _promoted(operands, "einsum")
+    lhs, arrow, rhs = equation.replace(" ", "").partition("->")
+    subscripts = lhs.split(",")
+    if len(subscripts) != len(tensors):
+        raise ValueError(f"einsum: {equation!r} has subscripts for {len(subscripts)} operand(s), got "
+                         f"{len(tensors)}")
+    letters = [s.replace("...", "") for s in subscripts + [rhs]]
+    if not all(c.isascii() and c.isalpha() for c in "".join(letters)):
+        raise ValueError(f"einsum: {equation!r}: subscripts are letters a-z, A-Z and '...' (at most once each)")
+    free = [c for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" if c not in "".join(letters)]
+    spans = []  # the number of axes each operand's '...' stands for
+    for i, (s, named, t) in enumerate(zip(subscripts, letters, tensors)):
+        if s.count("...") > 1 or (s.count("...") == 0 and len(named) != t.ndim) or len(named) > t.ndim:
+            raise ValueError(f"einsum: operand {i} has shape {t.shape}, which subscripts {s!r} do not fit "
+                             f"(one letter per axis, '...' for the others)")
+        spans.append(t.ndim - len(named) if "..." in s else 0)
+    ellipsis = "".join(free[:max(spans, default=0)])  # right-aligned: they broadcast as shapes do
+    inputs = tuple(s.replace("...", ellipsis[len(ellipsis) - n:]) for s, n in zip(subscripts, spans))
+    if arrow:
+        if rhs.count("...") > 1 or len(set(letters[-1])) != len(letters[-1]) \
+                or not set(letters[-1]) <= set("".join(letters[:-1])):
+            raise ValueError(f"einsum: {equation!r}: each output letter must appear once, and in an operand")
+        output = rhs.replace("...", ellipsis)
+    else:
+        once = [c for c in sorted(set("".join(letters[:-1]))) if "".join(letters[:-1]).count(c) == 1]
+        output = ellipsis + "".join(once)
+    return ops.Einsum.apply(*tensors, inputs=inputs, output=output)
+
+
 # NumPy function name -> the function above that takes the same arguments (``__array_function__``)
-_NUMPY_MODULE_FUNCTIONS = {"concatenate": concatenate, "stack": stack, "where": where}
+_NUMPY_MODULE_FUNCTIONS = {"concatenate": concatenate, "stack": stack, "where": where, "einsum": einsum}

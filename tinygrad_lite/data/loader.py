@@ -3,8 +3,16 @@
 The lecture's loop: (1) sample a batch of data, (2) forward it, get the loss,
 (3) backprop, (4) update the parameters. ``DataLoader`` walks an epoch in batches
 (every example exactly once); ``sample_batch`` draws one random batch.
+
+``DataLoader`` is ``torch.utils.data``'s mechanism (``tinygrad_lite.utils.data``) for arrays: the
+order of an epoch is a ``SequentialSampler`` or a ``RandomSampler``, cut into batches by a
+``BatchSampler``; what it adds is the fetch (one indexing of the arrays per batch, where
+``utils.data.DataLoader`` fetches and stacks example by example), a seed per epoch and an
+exact resume.
 """
 from __future__ import annotations
+
+import itertools
 
 import numpy as np
 
@@ -12,6 +20,7 @@ from .. import backend
 from ..checks import check_int
 from ..factory import as_tensor, to_numpy
 from ..tensor import Tensor
+from ..utils.data.sampler import BatchSampler, RandomSampler, SequentialSampler
 
 
 def _host_pair(x, y, who: str) -> tuple[np.ndarray, np.ndarray]:
@@ -34,9 +43,10 @@ class DataLoader:
     ``x`` (N, ...) and ``y`` (N, ...) are host arrays (Tensors are copied to the host
     once); each batch keeps their dtypes. Every epoch (one ``for`` loop) yields each
     example exactly once; the last batch is smaller unless ``drop_last`` drops it.
-    With ``shuffle``, epoch e uses the permutation of ``np.random.default_rng((seed, e))``:
-    a new order each epoch, the same orders for the same seed, independent of any other
-    random numbers. ``seed=None`` draws a seed from the OS once (kept in ``state_dict``).
+    With ``shuffle``, epoch e uses the permutation of ``np.random.default_rng((seed, e))`` (a
+    ``RandomSampler`` with that generator, see ``sampler``): a new order each epoch, the same
+    orders for the same seed, independent of any other random numbers. ``seed=None`` draws a
+    seed from the OS once (kept in ``state_dict``).
 
     ``state_dict()`` is ``{"seed", "epoch", "batch"}`` (the epoch in progress and the
     batches of it already yielded); after ``load_state_dict`` the next ``for`` loop
@@ -61,14 +71,19 @@ class DataLoader:
 
     def __len__(self) -> int:
         """Batches per epoch: floor(N / B) with ``drop_last``, else ceil(N / B)."""
-        n, b = self.num_examples, self.batch_size
-        return n // b if self.drop_last else -(-n // b)
+        return len(BatchSampler(range(self.num_examples), self.batch_size, self.drop_last))
+
+    def sampler(self, epoch: int) -> SequentialSampler | RandomSampler:
+        """The sampler of ``epoch`` (``tinygrad_lite.utils.data``): sequential, or with ``shuffle``
+        a ``RandomSampler`` drawing from ``np.random.default_rng((seed, epoch))``."""
+        examples = range(self.num_examples)
+        if not self.shuffle or not examples:  # RandomSampler refuses no examples; none is one order
+            return SequentialSampler(examples)
+        return RandomSampler(examples, generator=np.random.default_rng((self.seed, epoch)))
 
     def order(self, epoch: int) -> np.ndarray:
-        """The example indices of ``epoch`` in the order they are served."""
-        if not self.shuffle:
-            return np.arange(self.num_examples)
-        return np.random.default_rng((self.seed, epoch)).permutation(self.num_examples)
+        """The example indices of ``epoch`` in the order they are served: ``sampler(epoch)``'s."""
+        return np.fromiter(self.sampler(epoch), dtype=np.int64, count=self.num_examples)
 
     def __iter__(self):
         # A new epoch starts unless load_state_dict just asked to finish a saved one (a state
@@ -78,10 +93,11 @@ class DataLoader:
         if self.batch > 0 and (not self._resume or self.batch >= len(self)):
             self.epoch, self.batch = self.epoch + 1, 0
         self._resume = False
-        epoch, order, b = self.epoch, self.order(self.epoch), self.batch_size
-        for i in range(self.batch, len(self)):
+        epoch = self.epoch
+        batches = BatchSampler(self.order(epoch).tolist(), self.batch_size, self.drop_last)
+        for i, idx in enumerate(itertools.islice(batches, self.batch, len(self)), start=self.batch):
             self.batch = i + 1
-            yield _to_tensors(self.x, self.y, order[i * b:(i + 1) * b], self.device)
+            yield _to_tensors(self.x, self.y, np.asarray(idx, dtype=np.int64), self.device)
         if self.epoch == epoch:  # not moved meanwhile by load_state_dict
             self.epoch, self.batch = epoch + 1, 0
 

@@ -1,7 +1,19 @@
-"""Checkpoints without pickle: one ``.npz`` holding the arrays plus a JSON description.
+"""Checkpoints without pickle: the arrays plus a JSON description of the state.
 
-Written with ``nn.serialization.save`` (atomic: temporary file, then rename) and read
-with ``nn.serialization.load`` (``allow_pickle=False``).
+Two layouts, chosen by the name:
+
+- ``X.npz`` (any name but ``.safetensors``): one archive holding the arrays and the JSON
+  (stored as UTF-8 bytes under ``__meta__``).
+- ``X.safetensors``: the model's weights (``state["model"]``, a state dict) in a
+  ``.safetensors`` file under their own keys, so PyTorch or any safetensors reader takes
+  them as they are, and everything else (optimizer state, history, RNG, ...) in ``X.json``
+  beside it, its few arrays inline (dtype, shape, base64 of the bytes: exact). Two files
+  cannot be replaced in one step: the JSON, written second, records the SHA-256 of the
+  weights file, and loading refuses a pair whose hashes disagree (a save interrupted between
+  the two) instead of resuming from mixed epochs.
+
+Both are written with ``nn.serialization.save`` / ``files.write_json`` (atomic: temporary
+file, then rename) and read without unpickling.
 
 Any nesting of dicts, lists, tuples, numbers, strings, None, backend arrays and Tensors
 is stored. Arrays go into the npz under generated keys; the JSON (itself stored in the
@@ -12,6 +24,7 @@ the same kinds of objects on the same devices (an optimizer's state on the "stri
 """
 from __future__ import annotations
 
+import base64
 import json
 import math
 import os
@@ -21,7 +34,9 @@ from pathlib import Path
 import numpy as np  # host-side serialisation only
 
 from .. import backend
-from ..files import decode_float, encode_float
+from ..data.fetch import sha256_of
+from ..files import decode_float, encode_float, read_json, write_json
+from ..nn.serialization import is_safetensors
 from ..nn.serialization import load as load_arrays
 from ..nn.serialization import save as save_arrays
 from ..tensor import Tensor
@@ -31,9 +46,12 @@ FORMAT = "tinygrad_lite.checkpoint/1"
 
 
 def save_checkpoint(path: str | os.PathLike, state: dict) -> Path:
-    """Write ``state`` (a nested dict) to ``path`` atomically (the name is used as given)."""
+    """Write ``state`` (a nested dict) to ``path`` atomically (the name is used as given);
+    for ``X.safetensors``, also ``X.json`` (see the module's docstring)."""
     arrays: dict = {}
     meta = {"format": FORMAT, "state": _encode(state, arrays)}
+    if is_safetensors(path):
+        return _save_pair(Path(path), meta, arrays)
     arrays[_META] = np.frombuffer(json.dumps(meta, allow_nan=False).encode("utf-8"), dtype=np.uint8)
     save_arrays(arrays, path)
     return Path(path)
@@ -47,8 +65,11 @@ def load_checkpoint(path: str | os.PathLike, device: str | None = None, require:
     A damaged file or inconsistent metadata raises ValueError naming the file and the bad
     entry; a missing file raises FileNotFoundError."""
     path = Path(path)
-    arrays = load_arrays(path)
-    meta = _read_meta(path, arrays)
+    if is_safetensors(path):
+        meta, arrays = _load_pair(path)
+    else:
+        arrays = load_arrays(path)
+        meta = _read_meta(path, arrays)
     try:
         state = _Decoder(path, arrays, device).decode(meta["state"], "state")
     except RecursionError as e:  # as below: nesting that JSON parsed but decoding cannot follow
@@ -62,6 +83,64 @@ def load_checkpoint(path: str | os.PathLike, device: str | None = None, require:
         raise ValueError(f"load_checkpoint: {path}: the state lacks {missing} (it has {list(state)}); "
                          "not a checkpoint of this kind of run")
     return state
+
+
+_WEIGHT = "weights:"  # array keys of the weights file; generated keys are "a<n>", so never clash
+
+
+def _save_pair(path: Path, meta: dict, arrays: dict) -> Path:
+    model = meta["state"].get("model") if isinstance(meta["state"], dict) else None
+    weights = {}
+    for k, marker in (model or {}).items():
+        if isinstance(marker, dict) and "__array__" in marker and marker["kind"] != "scalar":
+            weights[k] = arrays.pop(marker["__array__"])
+            marker["__array__"] = _WEIGHT + k
+    save_arrays(weights, path, metadata={"tinygrad_lite.checkpoint": _sidecar(path).name})
+    meta["weights"] = {"file": path.name, "sha256": sha256_of(path)}
+    meta["arrays"] = {k: {"dtype": a.dtype.str, "shape": list(a.shape),
+                          "base64": base64.b64encode(np.ascontiguousarray(a).tobytes()).decode("ascii")}
+                      for k, a in arrays.items()}
+    write_json(_sidecar(path), meta, indent=None)
+    return path
+
+
+def _sidecar(path: Path) -> Path:
+    return path.with_suffix(".json")
+
+
+def _load_pair(path: Path) -> tuple[dict, dict]:
+    side = _sidecar(path)
+    if not side.exists():
+        if not path.exists():
+            raise FileNotFoundError(f"load_checkpoint: no checkpoint {path} (nor its {side.name})")
+        raise ValueError(f"load_checkpoint: {path} has no {side.name} beside it: a plain weights file, "
+                         "not a checkpoint (load it with nn.load)")
+    meta = read_json(side)
+    _check_meta(side, meta)
+    weights = meta.get("weights")
+    if not isinstance(weights, dict) or weights.get("sha256") != sha256_of(path):
+        raise ValueError(f"load_checkpoint: {side} was written for other weights than {path} holds "
+                         "(a save interrupted between the two files?); use an older checkpoint")
+    arrays = {_WEIGHT + k: v for k, v in load_arrays(path).items()}
+    inline = meta.get("arrays")
+    if not isinstance(inline, dict):
+        raise ValueError(f"load_checkpoint: {side}: 'arrays' must be an object of inline arrays")  # noqa: TRY004
+    for key, entry in inline.items():
+        arrays[key] = _inline_array(side, key, entry)
+    return meta, arrays
+
+
+def _inline_array(side: Path, key: str, entry) -> np.ndarray:
+    where = f"load_checkpoint: {side}: array {key!r}"
+    try:
+        dtype, shape = np.dtype(entry["dtype"]), tuple(entry["shape"])
+        data = base64.b64decode(entry["base64"], validate=True)
+    except (KeyError, TypeError, ValueError) as e:
+        raise ValueError(f"{where} is malformed ({type(e).__name__}: {e})") from e
+    if dtype.hasobject or not all(isinstance(n, int) and n >= 0 for n in shape) \
+            or len(data) != math.prod(shape) * dtype.itemsize:
+        raise ValueError(f"{where}: {len(data)} bytes do not hold shape {shape} of {dtype}; damaged")
+    return np.frombuffer(data, dtype=dtype).reshape(shape).copy()
 
 
 def _read_meta(path: Path, arrays: dict) -> dict:
@@ -79,6 +158,11 @@ def _read_meta(path: Path, arrays: dict) -> dict:
         raise ValueError(f"load_checkpoint: {path}: {_META} is not valid JSON ({e})") from e
     except RecursionError as e:  # crafted nesting far deeper than any state save_checkpoint writes
         raise ValueError(f"load_checkpoint: {path}: {_META} nests too deeply") from e
+    _check_meta(path, meta)
+    return meta
+
+
+def _check_meta(path: Path, meta) -> None:
     if not isinstance(meta, dict):  # the file's content is wrong, not an argument's type
         raise ValueError(f"load_checkpoint: {path}: {_META} must be a JSON object, "  # noqa: TRY004
                          f"found {type(meta).__name__}")
@@ -86,7 +170,6 @@ def _read_meta(path: Path, arrays: dict) -> dict:
         raise ValueError(f"load_checkpoint: {path} has format {meta.get('format')!r}, expected {FORMAT!r}")
     if "state" not in meta:
         raise ValueError(f"load_checkpoint: {path}: {_META} has no 'state' entry")
-    return meta
 
 
 def _encode(obj, arrays: dict):

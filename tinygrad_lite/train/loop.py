@@ -16,6 +16,7 @@ import sys
 import time
 from collections.abc import Callable
 
+import numpy as np  # host-side checks of the data only
 from tqdm.auto import tqdm
 
 from .. import backend
@@ -85,6 +86,30 @@ def _check_fit_args(epochs, reg, patience, monitor, scheduler, needs_monitor, ha
                          f"which is to be {goal}imised; set its mode or fit's monitor to match")
 
 
+def _check_finite_data(**parts) -> None:
+    """Each (x, y) pair of arrays or tensors in ``parts`` (train=, val=) holds finite numbers. A
+    NaN or inf in the data turns the loss NaN at the first batch that meets it, which reads as a
+    learning rate that is too high; a loader's batches are not read ahead."""
+    for part, data in parts.items():
+        if not isinstance(data, (tuple, list)) or len(data) != 2:
+            continue
+        for name, a in zip("xy", data):
+            a = a.data if isinstance(a, Tensor) else a
+            xp = backend.xp_of(a) if backend.device_of(a) else np
+            a = xp.asarray(a)
+            # first one float64 sum (no array of flags): every NaN and inf reaches it
+            if a.dtype.kind != "f" or math.isfinite(float(a.sum(dtype=np.float64))):
+                continue
+            bad = ~xp.isfinite(a)
+            if not bad.any():  # large finite values whose sum overflowed
+                continue
+            nan = int(xp.isnan(a).sum())
+            first = tuple(int(i) for i in np.unravel_index(int(bad.argmax()), a.shape))
+            raise ValueError(f"fit: the {part} data's {name} holds {nan} NaN and {int(bad.sum()) - nan} infinite "
+                             f"values (the first at index {first}); clean them before training (a NaN in the "
+                             "data makes the loss NaN, which would look like a learning rate that is too high)")
+
+
 def fit(model, loss_fn: Callable, optimizer, train, epochs: int = 10, batch_size: int = 64, *,
         val=None, scheduler=None, reg: tuple | None = None, device: str | None = None,
         patience: int | None = None, monitor: str = "val_acc", best_path: str | os.PathLike | None = None,
@@ -94,7 +119,8 @@ def fit(model, loss_fn: Callable, optimizer, train, epochs: int = 10, batch_size
     """Train ``model`` for ``epochs`` epochs (in all, counting resumed ones); returns the History.
 
     - ``train``/``val``: (x, y) arrays (batched by a shuffling ``DataLoader`` with ``seed``;
-      validation unshuffled) or any loader of (x, y) tensor batches.
+      validation unshuffled) or any loader of (x, y) tensor batches. (x, y) arrays holding NaN
+      or inf are refused before training, by a ValueError naming the array.
     - ``reg=(penalty_fn, lam)``: adds ``lam * penalty_fn(model)`` to the loss; recorded
       apart from the data loss.
     - ``scheduler``: stepped once per epoch; ``ReduceLROnPlateau`` gets the ``monitor`` value.
@@ -117,6 +143,7 @@ def fit(model, loss_fn: Callable, optimizer, train, epochs: int = 10, batch_size
     """
     uses_monitor = bool(patience or best_path or restore_best or _is_plateau(scheduler))
     _check_fit_args(epochs, reg, patience, monitor, scheduler, uses_monitor, val is not None)
+    _check_finite_data(train=train, val=val)
     device, dist = device or model_device(model), distributed
     if seed is not None:
         backend.manual_seed(seed if dist is None else dist.rank_seed(seed))

@@ -189,16 +189,22 @@ def first_layer_weights(model_or_weight) -> np.ndarray:
     return w
 
 
-def weight_grid(w: np.ndarray, image_shape: tuple[int, int], pad: int = 1) -> np.ndarray:
+PADDING_GRAY = 0.5  # the frame between weight tiles: mid grey, so neither extreme vanishes into it
+
+
+def weight_grid(w: np.ndarray, image_shape: tuple[int, int], pad: int = 1,
+                fill: float = PADDING_GRAY) -> np.ndarray:
     """Tile the rows of ``w`` (one per hidden unit) as ``image_shape`` images on a near-square
-    grid; each tile is min-max scaled to [0, 1] on its own, padding is 1 (white)."""
+    grid; each tile is min-max scaled to [0, 1] on its own. The padding between tiles (and the
+    empty slots) is ``fill``, mid grey by default: a tile's white (its largest weight) and black
+    (its smallest) both stand out against it."""
     h, wd = image_shape
     if h * wd != w.shape[1]:
         raise ValueError(f"image_shape {image_shape} has {h * wd} pixels, the weights have {w.shape[1]} inputs")
     n = w.shape[0]
     cols = math.ceil(math.sqrt(n))
     rows = math.ceil(n / cols)
-    grid = np.ones((rows * (h + pad) + pad, cols * (wd + pad) + pad))
+    grid = np.full((rows * (h + pad) + pad, cols * (wd + pad) + pad), float(fill))
     lo, hi = w.min(axis=1, keepdims=True), w.max(axis=1, keepdims=True)
     tiles = (w - lo) / np.where(hi > lo, hi - lo, 1.0)
     for k in range(n):
@@ -233,11 +239,12 @@ def plot_first_layer_weights(model_or_weight, path: str | os.PathLike,
     bar = fig.colorbar(shown, ax=ax, fraction=0.04, pad=0.02, ticks=[0, 0.5, 1])
     bar.ax.set_yticklabels(["tile min", "mid", "tile max"], fontsize="x-small")
     caption = (f"Each tile: one unit's {image_shape[0] * image_shape[1]} incoming weights, scaled on its own\n"
-               "(black = its smallest weight, white = its largest; the white frame is padding)")
+               "(black = its smallest weight, white = its largest; the grey frame is padding)")
     fig.text(0.5, 0.01, caption, ha="center", va="bottom", fontsize="x-small")
     fig.tight_layout(rect=(0, 0.07, 1, 1))
     data = {"kind": "first_layer_weights", "units": int(w.shape[0]), "image_shape": list(image_shape),
             "caption": caption, "colorbar": [t.get_text() for t in bar.ax.get_yticklabels()],
+            "padding_gray": PADDING_GRAY,
             "axes": axes_geometry(fig, {"tiles": ax, "colorbar": bar.ax})}
     return save_png(fig, path, data)
 
