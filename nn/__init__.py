@@ -15,7 +15,7 @@ Laid out like ``torch.nn``, one topic per file:
     batchnorm      BatchNorm1d, BatchNorm2d
     normalization  LayerNorm
     dropout        Dropout, Dropout2d
-    conv           Conv2d
+    conv           Conv2d, ConvTranspose2d
     pooling        MaxPool2d, AvgPool2d, AdaptiveAvgPool2d
     sparse         Embedding
     loss           the loss modules (CrossEntropyLoss, MSELoss, ...)
@@ -72,7 +72,7 @@ from .activation import (
 )
 from .batchnorm import BatchNorm1d, BatchNorm2d
 from .container import Flatten, Identity, ModuleDict, ModuleList, Sequential
-from .conv import Conv2d
+from .conv import Conv2d, ConvTranspose2d
 from .dropout import Dropout, Dropout2d
 from .linear import Linear
 from .loss import (
@@ -108,6 +108,7 @@ __all__ = [
     "BatchNorm2d",
     "BinaryStep",
     "Conv2d",
+    "ConvTranspose2d",
     "CrossEntropyLoss",
     "Dropout",
     "Dropout2d",

@@ -182,6 +182,41 @@ class Convolution(Function):
         return gx, gw, grad.sum(axis=(0, 2, 3)) if need[2] else None
 
 
+class TransposedConvolution(Function):
+    """The adjoint of ``Convolution`` in its input: out = col2im(W^T x) + b, with the
+    convolution's geometry ``geom`` taken over the (N, OC, OH, OW) output (so geom.oh x geom.ow
+    is the input's H x W), and ``w`` (C, OC/g, kh, kw) read as that convolution's weight.
+
+    forward:  col[n] = W^T (K, C/g) @ x[n] (C/g, H W) per group (K = OC/g kh kw), then col2im.
+    backward: g_col = im2col(g_out) (a convolution's columns), gx[n] = W @ g_col[n] (the
+              convolution of g_out by w), gW = sum_n x[n] @ g_col[n]^T, gb = sum of g_out
+              over N, OH, OW.
+    """
+
+    def forward(self, x, w, b=None, *, geom: Geometry, groups: int, out_shape: tuple):
+        """The transposed convolution of raw arrays ``x`` (N, C, H, W) and ``w`` (C, OC/groups, kh, kw), plus ``b``."""
+        n, c, g = x.shape[0], x.shape[1], groups
+        self.geom, self.out_shape, self.w = geom, out_shape, w
+        self.x = x.reshape(n, g, c // g, -1)  # (N, g, C/g, H W), a view
+        wg = w.reshape(1, g, c // g, -1)  # (1, g, C/g, K)
+        col = (wg.transpose(0, 1, 3, 2) @ self.x).reshape(n, -1, geom.kh, geom.kw, geom.oh, geom.ow)
+        out = col2im(col, geom, out_shape)
+        if b is not None:
+            out = out + b[:, None, None]  # col2im's result is a view of its padded buffer: no +=
+        return out
+
+    def backward(self, grad):
+        """Gradients of x (a convolution of grad), of w and of b (None where not needed)."""
+        w, geom, need = self.w, self.geom, self.needs_input_grad
+        n, g, cg = self.x.shape[:3]
+        col = im2col(grad, geom).reshape(n, g, -1, geom.oh * geom.ow)  # (N, g, K, H W)
+        gx = (w.reshape(1, g, cg, -1) @ col).reshape(n, g * cg, geom.oh, geom.ow) if need[0] else None
+        gw = (self.x @ col.transpose(0, 1, 3, 2)).sum(axis=0).reshape(w.shape) if need[1] else None
+        if len(need) == 2:
+            return gx, gw
+        return gx, gw, grad.sum(axis=(0, 2, 3)) if need[2] else None
+
+
 class MaxPooling(Function):
     """out = max over the window of the (-inf padded) input; the gradient of each window
     goes to its maxima, split equally between ties."""
@@ -267,8 +302,48 @@ def convolve(owner, x, weight, bias, stride, padding, dilation, groups: int):
     return Convolution.apply(*tensors, geom=geom, groups=groups)
 
 
-def pool(owner, op: type, x, kernel_size, stride, padding):
+def transposed_size(owner, size: int, k: int, s: int, p: int, op: int, d: int, axis: str) -> int:
+    """One side of a transposed convolution's output: (size - 1) s - 2 p + d (k - 1) + op + 1."""
+    out = (size - 1) * s - 2 * p + d * (k - 1) + op + 1
+    if out < 1:
+        raise ValueError(f"{owner}: the output {axis} would be {out} (input {axis} {size}, kernel {k}, stride {s}, "
+                         f"padding {p}, dilation {d}, output_padding {op}); it must be at least 1")
+    return out
+
+
+def convolve_transposed(owner, x, weight, bias, stride, padding, output_padding, groups: int, dilation):
+    """``TransposedConvolution`` of Tensors after every check, errors naming ``owner``."""
+    check_images(owner, x, weight)
+    groups = check_int(owner, "groups", groups)
+    if weight.ndim != 4:
+        raise ValueError(f"{owner}: expected a weight of shape (in_channels, out_channels / groups, kh, kw), "
+                         f"got {weight.shape}")
+    c, og, kh, kw = weight.shape
+    if c % groups:
+        raise ValueError(f"{owner}: groups={groups} must divide the input channels ({c})")
+    if x.shape[1] != c:
+        raise ValueError(f"{owner}: input of shape {x.shape} has {x.shape[1]} channels; the weight of shape "
+                         f"{weight.shape} expects {c}")
+    if bias is not None and bias.shape != (og * groups,):
+        raise ValueError(f"{owner}: expected a bias of shape ({og * groups},) for weight {weight.shape} and "
+                         f"groups={groups}, got {bias.shape}")
+    (sy, sx), (dy, dx) = pair(owner, "stride", stride, 1), pair(owner, "dilation", dilation, 1)
+    if isinstance(padding, str):
+        raise ValueError(f"{owner}: padding must be an int or a pair of ints, got {padding!r}")  # noqa: TRY004
+    (ph, pw), (oy, ox) = pair(owner, "padding", padding, 0), pair(owner, "output_padding", output_padding, 0)
+    if not (oy < sy or oy < dy) or not (ox < sx or ox < dx):
+        raise ValueError(f"{owner}: output_padding {(oy, ox)} must be smaller than either the stride "
+                         f"{(sy, sx)} or the dilation {(dy, dx)}")
+    n, _, h, w = x.shape
+    oh = transposed_size(owner, h, kh, sy, ph, oy, dy, "height")
+    ow = transposed_size(owner, w, kw, sx, pw, ox, dx, "width")
+    geom = Geometry(kh, kw, sy, sx, (ph, ph, pw, pw), dy, dx, h, w)
+    tensors = (x, weight) if bias is None else (x, weight, bias)
+    return TransposedConvolution.apply(*tensors, geom=geom, groups=groups, out_shape=(n, og * groups, oh, ow))
+
+
+def pool(owner, op: type, x, kernel_size, stride, padding, dilation=1):
     """Max or average pooling (``op``) after every check."""
     check_images(owner, x)
     kernel, stride, padding = pool_args(owner, kernel_size, stride, padding)
-    return op.apply(x, geom=geometry(owner, x.shape, kernel, stride, padding))
+    return op.apply(x, geom=geometry(owner, x.shape, kernel, stride, padding, dilation))

@@ -1,8 +1,9 @@
-"""Conv2d, the 2-D convolution layer on (N, C, H, W) images (``nn.functional.conv2d``)."""
+"""Conv2d and ConvTranspose2d, the 2-D convolution layers on (N, C, H, W) images
+(``nn.functional.conv2d``, ``nn.functional.conv_transpose2d``)."""
 from __future__ import annotations
 
 from tinygrad_lite import factory
-from tinygrad_lite.checks import check_int
+from tinygrad_lite.checks import check_choice, check_int
 from tinygrad_lite.tensor import Tensor
 
 from . import _conv, init
@@ -46,3 +47,64 @@ class Conv2d(Module):
         return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}, "
                 f"padding={self.padding!r}, dilation={self.dilation}, groups={self.groups}, "
                 f"bias={self.bias is not None}")
+
+
+class ConvTranspose2d(Module):
+    """2-D transposed convolution (see ``nn.functional.conv_transpose2d`` for the equation and the
+    arguments), PyTorch's argument order.
+
+    ``weight`` has shape (in_channels, out_channels / groups, kh, kw), ``bias`` (out_channels,).
+    Default init (PyTorch's): U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for both, with PyTorch's
+    fan_in of that weight, out_channels / groups * kh * kw. ``forward(x, output_size=None)``:
+    an ``output_size`` (..., OH, OW) picks the output_padding that gives it, as PyTorch.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, output_padding=0,
+                 groups: int = 1, bias: bool = True, dilation=1, padding_mode: str = "zeros",
+                 device: str | None = None, dtype=None) -> None:
+        super().__init__()
+        name = "ConvTranspose2d"
+        check_int(name, "in_channels", in_channels)
+        check_int(name, "out_channels", out_channels)
+        groups = check_int(name, "groups", groups)
+        check_choice(name, "padding_mode", padding_mode, ("zeros",))
+        if in_channels % groups or out_channels % groups:
+            raise ValueError(f"ConvTranspose2d: groups={groups} must divide in_channels={in_channels} and "
+                             f"out_channels={out_channels}")
+        kh, kw = _conv.pair(name, "kernel_size", kernel_size, 1)
+        self.stride, self.dilation = _conv.pair(name, "stride", stride, 1), _conv.pair(name, "dilation", dilation, 1)
+        self.padding = _conv.pair(name, "padding", padding, 0)
+        self.output_padding = _conv.pair(name, "output_padding", output_padding, 0)
+        self.in_channels, self.out_channels, self.kernel_size = in_channels, out_channels, (kh, kw)
+        self.groups, self.padding_mode = groups, padding_mode
+        shape = (in_channels, out_channels // groups, kh, kw)
+        self.weight = Parameter(factory.zeros(shape, dtype=dtype, device=device))
+        self.bias = Parameter(factory.zeros(out_channels, dtype=dtype, device=device)) if bias else None
+        init.pytorch_default_(self.weight, self.bias)
+
+    def _output_padding(self, x: Tensor, output_size) -> tuple:
+        """The output_padding for ``output_size`` (PyTorch's rule: within a stride of the smallest size)."""
+        if output_size is None:
+            return self.output_padding
+        size = tuple(output_size)[-2:]
+        if len(size) != 2 or x.ndim != 4:
+            raise ValueError(f"{self}: output_size must end in (OH, OW) for an (N, C, H, W) input, got "
+                             f"{output_size!r} for input {x.shape}")
+        pads = []
+        for axis in range(2):
+            s, p, d, k = self.stride[axis], self.padding[axis], self.dilation[axis], self.kernel_size[axis]
+            least = (x.shape[2 + axis] - 1) * s - 2 * p + d * (k - 1) + 1
+            if not least <= size[axis] < least + s:
+                raise ValueError(f"{self}: requested an output size of {size}, but valid sizes for input {x.shape} "
+                                 f"range from {least} to {least + s - 1} on axis {2 + axis}")
+            pads.append(size[axis] - least)
+        return tuple(pads)
+
+    def forward(self, x: Tensor, output_size=None) -> Tensor:
+        return _conv.convolve_transposed(self, x, self.weight, self.bias, self.stride, self.padding,
+                                         self._output_padding(x, output_size), self.groups, self.dilation)
+
+    def extra_repr(self) -> str:
+        return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}, "
+                f"padding={self.padding}, output_padding={self.output_padding}, dilation={self.dilation}, "
+                f"groups={self.groups}, bias={self.bias is not None}")

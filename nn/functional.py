@@ -258,6 +258,52 @@ def dropout2d(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
     return _dropout("dropout2d", x, p, training, x.shape[:2] + (1, 1))
 
 
+# ---------------------------------------------------------------- attention
+def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn_mask=None, dropout_p: float = 0.0,
+                                 is_causal: bool = False, scale: float | None = None) -> Tensor:
+    """PyTorch's ``scaled_dot_product_attention`` on (..., L, E) ``query``, (..., S, E) ``key`` and
+    (..., S, Ev) ``value`` (batch dims broadcast), as its documented reference:
+
+        out = dropout(softmax(query @ key^T * scale + bias, -1), dropout_p) @ value   (..., L, Ev)
+
+    ``scale`` defaults to 1 / sqrt(E). ``bias`` is -inf where a bool ``attn_mask`` is False (True
+    takes part) or where j > i with ``is_causal`` (a lower-triangular L x S mask; no
+    ``attn_mask`` then), a float ``attn_mask`` itself, 0 otherwise; all broadcast to (..., L, S).
+    Dropout applies whenever ``dropout_p`` > 0, drawn from the device's seeded generator. A row
+    with every position masked is nan, as in the reference.
+    """
+    for name, t in (("query", query), ("key", key), ("value", value)):
+        if not isinstance(t, Tensor) or t.ndim < 2:
+            raise ValueError(f"scaled_dot_product_attention: {name} must be a Tensor of at least 2 dims "
+                             f"(..., length, features), got {getattr(t, 'shape', type(t).__name__)}")
+    if query.dtype.kind != "f" or key.dtype != query.dtype or value.dtype != query.dtype:
+        raise TypeError(f"scaled_dot_product_attention: query, key and value must have one float dtype (as "
+                        f"PyTorch), got {query.dtype}, {key.dtype} and {value.dtype}")
+    if query.shape[-1] != key.shape[-1] or key.shape[-2] != value.shape[-2]:
+        raise ValueError(f"scaled_dot_product_attention: query {query.shape}, key {key.shape} and value "
+                         f"{value.shape} must be (..., L, E), (..., S, E) and (..., S, Ev)")
+    check_probability("scaled_dot_product_attention", "dropout_p", dropout_p)
+    if scale is None:
+        scale = 1.0 / float(np.sqrt(query.shape[-1]))
+    scores = (query @ key.transpose(-2, -1)) * scale
+    if is_causal:
+        if attn_mask is not None:
+            raise ValueError("scaled_dot_product_attention: an explicit attn_mask cannot be set with is_causal=True")
+        xp = backend.get_xp(query.device)
+        scores = scores.masked_fill(xp.logical_not(xp.tri(query.shape[-2], key.shape[-2], dtype=bool)), -np.inf)
+    if attn_mask is not None:
+        if not isinstance(attn_mask, Tensor):
+            raise TypeError(f"scaled_dot_product_attention: attn_mask must be a Tensor, got {type(attn_mask).__name__}")
+        if attn_mask.dtype == np.bool_:
+            scores = scores.masked_fill(attn_mask.logical_not(), -np.inf)
+        else:
+            scores = scores + attn_mask
+    weights = scores.softmax(-1)
+    if dropout_p > 0:
+        weights = _dropout("scaled_dot_product_attention", weights, dropout_p, True, weights.shape)
+    return weights @ value
+
+
 # ---------------------------------------------------------------- convolution and pooling
 def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, dilation=1,
            groups: int = 1) -> Tensor:
@@ -301,10 +347,27 @@ def conv1d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padd
     return out.reshape(n, o, out.shape[3])
 
 
-def max_pool2d(x: Tensor, kernel_size, stride=None, padding=0) -> Tensor:
-    """out[n, c, y, x] = max_{i, j} x_pad[n, c, y sy + i, x sx + j] (padding is -inf); ``stride``
-    defaults to ``kernel_size``. Tied maxima share the window's gradient equally."""
-    return _conv.pool("max_pool2d", _conv.MaxPooling, x, kernel_size, stride, padding)
+def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
+                     output_padding=0, groups: int = 1, dilation=1) -> Tensor:
+    """2-D transposed convolution (PyTorch's ``conv_transpose2d``, the input gradient of ``conv2d``)
+    of (N, C, H, W) ``input`` with ``weight`` (C, O / groups, kh, kw) and ``bias`` (O,):
+
+        full[n, o, y sy + i dy, x sx + j dx] += input[n, c, y, x] w[c, o', i, j]
+
+    over the input channels c of output channel o's group, then ``padding`` cropped from every
+    side of ``full`` and ``output_padding`` rows and columns kept at the bottom and right, plus
+    b[o]: OH = (H - 1) sy - 2 ph + dy (kh - 1) + oph + 1, likewise OW. ``stride``, ``padding``,
+    ``output_padding`` and ``dilation`` are ints or (height, width) pairs; ``output_padding``
+    must be smaller than the stride or the dilation.
+    """
+    return _conv.convolve_transposed("conv_transpose2d", input, weight, bias, stride, padding, output_padding,
+                                     groups, dilation)
+
+
+def max_pool2d(x: Tensor, kernel_size, stride=None, padding=0, dilation=1) -> Tensor:
+    """out[n, c, y, x] = max_{i, j} x_pad[n, c, y sy + i dy, x sx + j dx] (padding is -inf);
+    ``stride`` defaults to ``kernel_size``. Tied maxima share the window's gradient equally."""
+    return _conv.pool("max_pool2d", _conv.MaxPooling, x, kernel_size, stride, padding, dilation)
 
 
 def avg_pool2d(x: Tensor, kernel_size, stride=None, padding=0) -> Tensor:

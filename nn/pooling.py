@@ -24,9 +24,21 @@ class _Pool2d(Module):
 
 
 class MaxPool2d(_Pool2d):
-    """Max pooling (``nn.functional.max_pool2d``); ``stride`` defaults to ``kernel_size``."""
+    """Max pooling (``nn.functional.max_pool2d``); ``stride`` defaults to ``kernel_size``, and
+    ``dilation`` spaces the window's taps, as PyTorch's."""
 
     _op = _conv.MaxPooling
+
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1) -> None:
+        super().__init__(kernel_size, stride, padding)
+        _conv.pair("MaxPool2d", "dilation", dilation, 1)
+        self.dilation = dilation
+
+    def forward(self, x: Tensor) -> Tensor:
+        return _conv.pool(self, self._op, x, self.kernel_size, self.stride, self.padding, self.dilation)
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + f", dilation={self.dilation}"
 
 
 class AvgPool2d(_Pool2d):

@@ -89,16 +89,42 @@ def conv2d_ref(x, w, b=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1), gro
     return out
 
 
-def pool_ref(x, kernel_size, stride, padding, reduce, fill):
-    """Pooling by ``reduce`` (np.max, np.mean) over each window of ``x`` padded with ``fill``."""
-    (kh, kw), (ph, pw) = kernel_size, padding
+def conv_transpose2d_ref(x, w, b=None, stride=(1, 1), padding=(0, 0), output_padding=(0, 0), groups=1,
+                         dilation=(1, 1)):
+    """The transposed convolution of (N, C, H, W) ``x`` and (C, O / groups, kh, kw) ``w`` as a direct
+    scatter: full[n, o, y sy + i dy, x sx + j dx] += x[n, c, y, x] w[c, o', i, j] over the group's
+    channels, ``padding`` cropped off each side, ``output_padding`` kept at the bottom and right."""
+    n, c, h, wd = x.shape
+    _, og, kh, kw = w.shape
+    (sy, sx), (ph, pw), (oy, ox), (dy, dx) = stride, padding, output_padding, dilation
+    full = np.zeros((n, og * groups, (h - 1) * sy + dy * (kh - 1) + 1 + oy, (wd - 1) * sx + dx * (kw - 1) + 1 + ox))
+    cg = c // groups
+    for b_ in range(n):
+        for ci in range(c):
+            first = (ci // cg) * og  # the group's first output channel
+            for o in range(og):
+                for y in range(h):
+                    for x_ in range(wd):
+                        for i in range(kh):
+                            for j in range(kw):
+                                full[b_, first + o, y * sy + i * dy, x_ * sx + j * dx] += x[b_, ci, y, x_] * w[ci, o, i, j]
+    out = full[:, :, ph:full.shape[2] - ph, pw:full.shape[3] - pw]
+    return out if b is None else out + b[:, None, None]
+
+
+def pool_ref(x, kernel_size, stride, padding, reduce, fill, dilation=(1, 1)):
+    """Pooling by ``reduce`` (np.max, np.mean) over each window of ``x`` padded with ``fill``; the
+    window's taps ``dilation`` apart."""
+    (kh, kw), (ph, pw), (dy, dx) = kernel_size, padding, dilation
     sy, sx = stride or kernel_size
     xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=fill)
-    oh, ow = (xp.shape[2] - kh) // sy + 1, (xp.shape[3] - kw) // sx + 1
+    span_h, span_w = dy * (kh - 1) + 1, dx * (kw - 1) + 1
+    oh, ow = (xp.shape[2] - span_h) // sy + 1, (xp.shape[3] - span_w) // sx + 1
     out = np.empty(x.shape[:2] + (oh, ow))
     for y in range(oh):
         for x_ in range(ow):
-            out[:, :, y, x_] = reduce(xp[:, :, y * sy:y * sy + kh, x_ * sx:x_ * sx + kw], axis=(2, 3))
+            window = xp[:, :, y * sy:y * sy + span_h:dy, x_ * sx:x_ * sx + span_w:dx]
+            out[:, :, y, x_] = reduce(window, axis=(2, 3))
     return out
 
 

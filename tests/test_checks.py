@@ -6,7 +6,17 @@ import math
 import numpy as np
 import pytest
 
-from tinygrad_lite.checks import axes_arg, axis_arg, check_choice, check_int, check_probability, check_real
+from tinygrad_lite.checks import (
+    DimensionError,
+    IndexBoundsError,
+    ShapeError,
+    axes_arg,
+    axis_arg,
+    check_choice,
+    check_int,
+    check_probability,
+    check_real,
+)
 
 
 @pytest.mark.parametrize("value, expected", [(1, 1), (np.int64(7), 7), (10, 10)])
@@ -67,3 +77,21 @@ def test_axis_arguments():
         axes_arg((1, -2), 3)
     with pytest.raises(TypeError, match="axis must be an int"):
         axis_arg((0,), 2)
+
+
+def test_an_axis_out_of_range_is_pytorchs_index_error_and_still_a_value_error():
+    for call in (lambda: axes_arg(3, 3), lambda: axes_arg((0, -4), 3), lambda: axis_arg(1, 0), lambda: axis_arg(-2, 1)):
+        with pytest.raises(DimensionError, match="Dimension out of range") as info:
+            call()
+        assert isinstance(info.value, IndexError) and isinstance(info.value, ValueError)
+    with pytest.raises(DimensionError, match=r"expected to be in range of \[-1, 0\], but got 1"):
+        axis_arg(1, 0)  # a 0-d tensor has PyTorch's dims 0 and -1
+    with pytest.raises(ValueError, match="repeats") as info:
+        axes_arg((1, -2), 3)
+    assert not isinstance(info.value, IndexError)  # a repeated axis is not an out-of-range one
+
+
+def test_error_classes_are_pytorchs_and_the_librarys_earlier_ones():
+    assert issubclass(DimensionError, IndexError) and issubclass(DimensionError, ValueError)
+    assert issubclass(ShapeError, RuntimeError) and issubclass(ShapeError, ValueError)
+    assert issubclass(IndexBoundsError, RuntimeError) and issubclass(IndexBoundsError, IndexError)

@@ -1,9 +1,9 @@
-"""Conv2d and ``nn.functional.conv2d``: the module's layout, init and formula, the op-table row
-(forward in float64 against a direct-loop NumPy reference, float64 gradcheck, float32 shapes
-and dtypes; batch 1 and 2, channels, kernel sizes, strides, paddings (also "same"/"valid"),
-dilations, groups (depthwise included) and odd sizes where the window does not tile the
-input), the weight gradient against the reference, gradchecks with the module's parameters,
-and bad input.
+"""Conv2d, ConvTranspose2d and their functional forms: the modules' layouts, init and formulas,
+the op-table rows (forward in float64 against direct-loop NumPy references, float64 gradcheck,
+float32 shapes and dtypes; batch 1 and 2, channels, kernel sizes, strides, paddings (also
+"same"/"valid" for conv2d), output paddings, dilations, groups (depthwise included) and odd sizes
+where the window does not tile the input), the weight gradient against the reference, gradchecks
+with the modules' parameters, the same calls in PyTorch where it is installed, and bad input.
 """
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from helpers import (
     check_op,
     conv2d_ref,
     conv_pads,
+    conv_transpose2d_ref,
     module_gradcheck,
     pool_ref,
     window_side,
@@ -118,8 +119,29 @@ def conv_case(draw):
     return arrays, {"stride": stride, "padding": padding, "dilation": dilation, "groups": groups}
 
 
+@st.composite
+def conv_transpose_case(draw):
+    groups = draw(st.sampled_from([1, 1, 2, 3]))
+    cg, og = draw(st.integers(1, 2)), draw(st.integers(1, 2))
+    kernel = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    dilation = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    stride = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    size = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
+    full = [(size[a] - 1) * stride[a] + dilation[a] * (kernel[a] - 1) + 1 for a in range(2)]
+    padding = tuple(draw(st.integers(0, min(2, (full[a] - 1) // 2))) for a in range(2))
+    output_padding = tuple(draw(st.integers(0, min(2, max(stride[a], dilation[a]) - 1))) for a in range(2))
+    n = draw(st.integers(1, 2))
+    arrays = [arr(draw, (n, cg * groups) + size), arr(draw, (cg * groups, og) + kernel)]
+    if draw(st.booleans()):
+        arrays.append(arr(draw, (og * groups,)))
+    return arrays, {"stride": stride, "padding": padding, "output_padding": output_padding, "groups": groups,
+                    "dilation": dilation}
+
+
 CONV_OPS = [
     Op("conv2d", lambda x, w, b=None, **k: F.conv2d(x, w, b, **k), conv2d_ref, conv_case()),
+    Op("conv_transpose2d", lambda x, w, b=None, **k: F.conv_transpose2d(x, w, b, **k), conv_transpose2d_ref,
+       conv_transpose_case()),
 ]
 
 
@@ -140,6 +162,78 @@ def test_the_reference_is_a_convolution():
     np.testing.assert_array_equal(adaptive_ref(x, (1, 1)), [[[[4.0]]]])
 
 
+# ---------------------------------------------------------------- ConvTranspose2d
+def test_conv_transpose2d_module_layout_init_and_formula(device):
+    tl.manual_seed(0)
+    layer = nn.ConvTranspose2d(4, 6, (3, 2), stride=2, padding=1, output_padding=1, groups=2, device=device)
+    assert layer.weight.shape == (4, 3, 3, 2) and layer.bias.shape == (6,)
+    bound = 1 / math.sqrt(3 * 3 * 2)  # PyTorch's fan_in of this weight: out_channels / groups * kh * kw
+    assert np.abs(layer.bias.numpy()).max() <= bound
+    assert 0.8 * bound < np.abs(layer.weight.numpy()).max() <= bound  # 72 draws of U(-b, b)
+    assert [name for name, _ in layer.named_parameters()] == ["weight", "bias"]
+    x = np.random.default_rng(1).standard_normal((2, 4, 4, 5)).astype(np.float32)
+    out = layer(tl.Tensor(x, device=device))
+    assert out.dtype == np.float32 and out.device == device and out.shape == (2, 6, 8, 9)
+    ref = conv_transpose2d_ref(x.astype(np.float64), layer.weight.numpy().astype(np.float64),
+                               layer.bias.numpy().astype(np.float64), (2, 2), (1, 1), (1, 1), 2)
+    np.testing.assert_allclose(out.numpy(), ref, rtol=1e-5, atol=1e-5)
+    assert nn.ConvTranspose2d(1, 2, 3, bias=False).bias is None
+    assert "ConvTranspose2d(4, 6, kernel_size=(3, 2), stride=(2, 2)" in repr(layer)
+    # output_size picks the output padding within a stride of the smallest size, as PyTorch
+    plain = nn.ConvTranspose2d(4, 6, 3, stride=2, padding=1, groups=2, device=device)
+    assert plain(tl.Tensor(x, device=device)).shape == (2, 6, 7, 9)
+    assert plain(tl.Tensor(x, device=device), output_size=(8, 10)).shape == (2, 6, 8, 10)
+    with pytest.raises(ValueError, match="valid sizes"):
+        plain(tl.Tensor(x, device=device), output_size=(9, 9))
+
+
+def test_conv_transpose2d_is_the_input_gradient_of_conv2d(device):
+    """<conv2d(a, w), y> = <a, conv_transpose2d(y, w)>: the adjoint, with the same stride, padding,
+    dilation and groups (output_padding restores the size conv2d's floor division lost)."""
+    rng = np.random.default_rng(5)
+    a, w = rng.standard_normal((2, 4, 8, 7)), rng.standard_normal((6, 2, 3, 2))
+    k = {"stride": (2, 3), "padding": (1, 0), "dilation": (2, 1), "groups": 2}
+    y = F.conv2d(tl.Tensor(a, device=device), tl.Tensor(w, device=device), **k).numpy()
+    g = rng.standard_normal(y.shape)
+    back = F.conv_transpose2d(tl.Tensor(g, device=device), tl.Tensor(w, device=device), output_padding=(1, 2), **k)
+    assert back.shape == a.shape
+    np.testing.assert_allclose((y * g).sum(), (a * back.numpy()).sum(), rtol=1e-10)
+
+
+def test_conv_transpose2d_module_gradchecks_with_its_parameters(device):
+    x = tl.Tensor(np.random.default_rng(6).standard_normal((2, 2, 3, 4)), device=device, requires_grad=True)
+    for module in (nn.ConvTranspose2d(2, 3, (2, 3), stride=2, padding=(0, 1), output_padding=1),
+                   nn.ConvTranspose2d(2, 4, 3, groups=2, dilation=2, output_padding=(1, 0), stride=(1, 2))):
+        assert module_gradcheck(module.to(device).double(), x)
+
+
+def test_conv_transpose2d_as_pytorch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(7)
+    x, w, b = rng.standard_normal((2, 4, 5, 3)), rng.standard_normal((4, 3, 3, 2)), rng.standard_normal(6)
+    for k in ({}, {"stride": 2, "padding": 1, "output_padding": 1, "groups": 2},
+              {"stride": (1, 3), "padding": (2, 0), "output_padding": (1, 2), "dilation": (2, 3)}):
+        bs = b[:3 * k.get("groups", 1)]  # out_channels = 3 * groups for this (4, 3, 3, 2) weight
+        ours = F.conv_transpose2d(tl.Tensor(x), tl.Tensor(w), tl.Tensor(bs), **k)
+        theirs = torch.nn.functional.conv_transpose2d(torch.tensor(x), torch.tensor(w), torch.tensor(bs), **k)
+        np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-10, atol=1e-12)
+    torch.manual_seed(0)
+    theirs = torch.nn.ConvTranspose2d(4, 6, 3, stride=2, groups=2).double()
+    ours = nn.ConvTranspose2d(4, 6, 3, stride=2, groups=2).double()
+    state = {name: t.detach().numpy() for name, t in theirs.state_dict().items()}
+    assert {name: v.shape for name, v in ours.state_dict().items()} == {n: v.shape for n, v in state.items()}
+    ours.load_state_dict({name: tl.Tensor(v) for name, v in state.items()})
+    np.testing.assert_allclose(ours(tl.Tensor(x)).numpy(), theirs(torch.tensor(x)).detach().numpy(), rtol=1e-10,
+                               atol=1e-12)
+
+
+def test_the_transposed_reference_by_hand():
+    """A 2x2 kernel of ones at stride 2 copies each pixel into a 2x2 block."""
+    x = np.arange(4.0).reshape(1, 1, 2, 2)
+    out = conv_transpose2d_ref(x, np.ones((1, 1, 2, 2)), stride=(2, 2))
+    np.testing.assert_array_equal(out, np.kron(x, np.ones((2, 2))))
+
+
 # ---------------------------------------------------------------- bad input
 BAD = [
     (lambda: nn.Conv2d(3, 4, 3)(tl.ones(3, 8, 8)), ValueError, r"Conv2d\(3, 4.*\(N, C, H, W\).*\(3, 8, 8\)"),
@@ -153,6 +247,17 @@ BAD = [
     (lambda: nn.Conv2d(1, 1, 3, stride=2, padding="same"), ValueError, "needs stride 1"),
     (lambda: F.conv2d(tl.ones(1, 1, 4, 4), tl.ones(1, 1, 3, 3), tl.ones(2)), ValueError, r"bias of shape \(1,\)"),
     (lambda: F.conv2d(tl.ones(1, 1, 4, 4), tl.ones(1, 3, 3)), ValueError, "weight of shape"),
+    (lambda: nn.ConvTranspose2d(3, 4, 3)(tl.ones(1, 2, 8, 8)), ValueError, r"ConvTranspose2d\(3, 4.*2 channels"),
+    (lambda: nn.ConvTranspose2d(3, 4, 3, groups=2), ValueError, "groups=2 must divide in_channels=3"),
+    (lambda: F.conv_transpose2d(tl.ones(1, 1, 2, 2), tl.ones(1, 1, 2, 2), stride=2, output_padding=2), ValueError,
+     "output_padding .* smaller than either the stride"),
+    (lambda: F.conv_transpose2d(tl.ones(1, 1, 1, 1), tl.ones(1, 1, 1, 1), padding=1), ValueError,
+     "output height would be -1"),
+    (lambda: F.conv_transpose2d(tl.ones(1, 2, 3, 3), tl.ones(2, 1, 3, 3), tl.ones(1), groups=2), ValueError,
+     r"bias of shape \(2,\)"),
+    (lambda: F.conv_transpose2d(tl.ones(1, 1, 3, 3), tl.ones(1, 1, 3, 3), padding="same"), ValueError,
+     "padding must be an int or a pair"),
+    (lambda: nn.ConvTranspose2d(1, 1, 3, padding_mode="reflect"), ValueError, "padding_mode"),
 ]
 
 

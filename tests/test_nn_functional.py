@@ -1,5 +1,5 @@
-"""nn.functional's forms that have no layer: ``one_hot``, ``pad`` (PyTorch's argument order) and
-``conv1d``, against plain-NumPy transcriptions of PyTorch's documented behaviour and float64
+"""nn.functional's forms that have no layer: ``one_hot``, ``pad`` (PyTorch's argument order),
+``conv1d`` and ``scaled_dot_product_attention``, against plain-NumPy transcriptions of PyTorch's documented behaviour and float64
 finite differences; the same calls against PyTorch itself where it is installed. (The functional
 forms of the layers, activations and losses are tested with their layers.)"""
 import numpy as np
@@ -184,6 +184,93 @@ def test_conv1d_refuses_images_and_bad_forms():
         F.conv1d(tl.zeros(1, 2, 8), tl.zeros(1, 3, 3))
 
 
+# ---------------------------------------------------------------- scaled_dot_product_attention
+def sdpa_ref(q, k, v, attn_mask=None, is_causal=False, scale=None):
+    """PyTorch's documented reference in NumPy: softmax(q k^T scale + bias) v, bias -inf where a bool
+    mask is False or above the diagonal (causal), a float mask added."""
+    length, source = q.shape[-2], k.shape[-2]
+    scale = 1 / np.sqrt(q.shape[-1]) if scale is None else scale
+    bias = np.zeros((length, source))
+    if is_causal:
+        bias[~np.tril(np.ones((length, source), dtype=bool))] = -np.inf
+    if attn_mask is not None:
+        bias = np.where(attn_mask, bias, -np.inf) if attn_mask.dtype == bool else bias + attn_mask
+    scores = q @ np.swapaxes(k, -2, -1) * scale + bias
+    e = np.exp(scores - scores.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True) @ v
+
+
+def sdpa_inputs(seed=0):
+    """q (2, 1, 4, 3) against k (3, 5, 3), v (2, 3, 5, 2): batch dims broadcast to (2, 3)."""
+    return rand(2, 1, 4, 3, seed=seed), rand(3, 5, 3, seed=seed + 1), rand(2, 3, 5, 2, seed=seed + 2)
+
+
+KEEP = np.random.default_rng(9).random((3, 4, 5)) > 0.4
+KEEP[..., 0] = True  # every row keeps a position
+SDPA_CASES = [{}, {"scale": 0.7}, {"is_causal": True}, {"attn_mask": KEEP},
+              {"attn_mask": rand(4, 5, seed=8)}, {"attn_mask": rand(2, 1, 4, 5, seed=7), "scale": 2.0}]
+
+
+@pytest.mark.parametrize("kwargs", SDPA_CASES, ids=["plain", "scale", "causal", "bool", "float", "float-batch"])
+def test_sdpa_matches_the_documented_reference(device, kwargs):
+    q, k, v = sdpa_inputs()
+    ours = {key: tl.Tensor(a, device=device) if key == "attn_mask" else a for key, a in kwargs.items()}
+    out = F.scaled_dot_product_attention(*(tl.Tensor(a, device=device) for a in (q, k, v)), **ours)
+    assert out.shape == (2, 3, 4, 2) and out.device == device
+    np.testing.assert_allclose(out.numpy(), sdpa_ref(q, k, v, **kwargs), rtol=1e-12, atol=1e-14)
+    t32 = F.scaled_dot_product_attention(*(tl.Tensor(a, dtype=np.float32, device=device) for a in (q, k, v)),
+                                         **{key: a.float() if key == "attn_mask" and a.dtype == np.float64 else a
+                                            for key, a in ours.items()})
+    assert t32.dtype == np.float32
+
+
+@pytest.mark.parametrize("kwargs", SDPA_CASES, ids=["plain", "scale", "causal", "bool", "float", "float-batch"])
+def test_sdpa_gradient_wrt_query_key_value(device, kwargs):
+    ours = {key: tl.Tensor(a, device=device) if key == "attn_mask" else a for key, a in kwargs.items()}
+    q, k, v = (tl.Tensor(a, device=device, requires_grad=True) for a in sdpa_inputs(seed=3))
+    assert tl.gradcheck(lambda q, k, v: F.scaled_dot_product_attention(q, k, v, **ours), q, k, v)
+
+
+def test_sdpa_causal_rows_see_only_the_past():
+    """Changing a later key or value leaves the earlier rows of a causal attention unchanged."""
+    q, k, v = rand(1, 4, 3), rand(1, 4, 3, seed=1), rand(1, 4, 2, seed=2)
+    first = F.scaled_dot_product_attention(tl.Tensor(q), tl.Tensor(k), tl.Tensor(v), is_causal=True).numpy()
+    k[:, 3], v[:, 3] = 50.0, -50.0
+    second = F.scaled_dot_product_attention(tl.Tensor(q), tl.Tensor(k), tl.Tensor(v), is_causal=True).numpy()
+    np.testing.assert_array_equal(first[:, :3], second[:, :3])
+    np.testing.assert_allclose(first[:, 0], v[:, 0], rtol=1e-12)  # row 0 sees key 0 only
+
+
+def test_sdpa_dropout_uses_the_seeded_generator():
+    q, k, v = (tl.Tensor(a) for a in sdpa_inputs())
+    tl.manual_seed(3)
+    a = F.scaled_dot_product_attention(q, k, v, dropout_p=0.5).numpy()
+    tl.manual_seed(3)
+    b = F.scaled_dot_product_attention(q, k, v, dropout_p=0.5).numpy()
+    np.testing.assert_array_equal(a, b)
+    assert not np.allclose(a, F.scaled_dot_product_attention(q, k, v).numpy())
+    # the weights (2, 3, 4, 5) are dropped and scaled by 1 / (1 - p), then multiplied by v
+    tl.manual_seed(3)
+    keep = tl.backend.random("cpu", (2, 3, 4, 5), np.float64) >= 0.5
+    qn, kn, vn = sdpa_inputs()
+    scores = qn @ np.swapaxes(kn, -2, -1) / np.sqrt(3)
+    w = np.exp(scores - scores.max(-1, keepdims=True))
+    w /= w.sum(-1, keepdims=True)
+    np.testing.assert_allclose(a, (w * keep * 2.0) @ vn, rtol=1e-12)
+
+
+def test_sdpa_refuses_what_pytorch_refuses():
+    q, k, v = (tl.Tensor(a) for a in sdpa_inputs())
+    with pytest.raises(ValueError, match="is_causal"):
+        F.scaled_dot_product_attention(q, k, v, attn_mask=tl.Tensor(KEEP), is_causal=True)
+    with pytest.raises(ValueError, match=r"\(\.\.\., S, Ev\)"):
+        F.scaled_dot_product_attention(q, k, tl.zeros(3, 4, 2, dtype=np.float64))
+    with pytest.raises(TypeError, match="one float dtype"):
+        F.scaled_dot_product_attention(q, k.float(), v)
+    with pytest.raises(ValueError, match="dropout_p"):
+        F.scaled_dot_product_attention(q, k, v, dropout_p=1.5)
+
+
 # ---------------------------------------------------------------- against PyTorch itself
 def test_the_same_calls_in_pytorch():
     torch = pytest.importorskip("torch")
@@ -200,4 +287,12 @@ def test_the_same_calls_in_pytorch():
     for kwargs in ({"stride": 2, "padding": 1, "dilation": 2, "groups": 2}, {"padding": "same", "groups": 2}):
         ours = F.conv1d(tl.Tensor(x), tl.Tensor(w), tl.Tensor(b), **kwargs)
         theirs = tf.conv1d(torch.tensor(x), torch.tensor(w), torch.tensor(b), **kwargs)
+        np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-10, atol=1e-12)
+    q, k, v = sdpa_inputs()
+    for kwargs in SDPA_CASES:
+        ours = F.scaled_dot_product_attention(tl.Tensor(q), tl.Tensor(k), tl.Tensor(v), **{
+            key: tl.Tensor(a) if key == "attn_mask" else a for key, a in kwargs.items()})
+        theirs = tf.scaled_dot_product_attention(torch.tensor(q), torch.tensor(k).expand(2, 3, 5, 3),
+                                                 torch.tensor(v), dropout_p=0.0, **{
+            key: torch.tensor(a) if key == "attn_mask" else a for key, a in kwargs.items()})
         np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-10, atol=1e-12)

@@ -12,7 +12,8 @@ every row and device the test checks the forward values (float64), the gradient
 inputs' shape and dtype and agree with the float64 gradient (``helpers.check_op``, shared with
 the ConvNet ops' rows in tests/test_nn_conv.py and tests/test_nn_pooling.py). PyTorch's keyword spellings (``dim=``,
 ``keepdim=``, ``min=``) get rows of their own. References for PyTorch-only ops are written from
-PyTorch's documented definitions as loops over positions.
+PyTorch's documented definitions as loops over positions. The ops without a gradient (floor_divide,
+the bitwise and logical ops) have a table of their own, ``GRAPH_FREE``: values, dtypes, no graph.
 
 The checks at the end (docs/extending.md lists the places): every primitive Function of
 ``tinygrad_lite.ops`` has a row, every Tensor method named like a NumPy function is in the
@@ -52,6 +53,10 @@ def away(*kinks, lo=-3.0, hi=3.0, gap=0.05):
     return st.floats(lo, hi).filter(lambda v: all(abs(v - k) > gap for k in kinks))
 
 
+# remainder and fmod jump where the quotient is an integer: 1.6 (k + f) with f in [0.1, 0.4] or
+# [0.6, 0.9] divided by +-1.6 or +-0.8 is at least 0.1 from one (f, 2f), both signs on both sides
+DIVIDENDS = st.builds(lambda k, f: 1.6 * (k + f), st.integers(-2, 1), st.floats(0.1, 0.4) | st.floats(0.6, 0.9))
+DIVISORS = st.sampled_from([0.8, 1.6, -0.8, -1.6])
 # no integer (floor, ceil, trunc jump there) and no half (round jumps there) within 0.05
 NO_JUMPS = st.floats(-3, 3).filter(lambda v: abs(v - round(v)) > 0.05
                                    and abs(abs(v - math.floor(v)) - 0.5) > 0.05)
@@ -122,6 +127,18 @@ def with_scalar(draw, ex=REAL, ec=REAL, host_array=False):
     sx, sc = draw(pairs(hnp.mutually_broadcastable_shapes(num_shapes=2, max_dims=3, max_side=3)))
     c = arr(draw, sc, ec) if host_array else draw(ec)
     return [arr(draw, sx, ex)], {"c": c}
+
+
+@st.composite
+def division_case(draw, scalar=None):
+    """A broadcast pair (dividend, divisor) from DIVIDENDS and DIVISORS, or one of them a Python
+    float ``c`` (``scalar`` "divisor" or "dividend"): no quotient near an integer."""
+    sx, sy = draw(pairs(hnp.mutually_broadcastable_shapes(num_shapes=2, max_dims=3, max_side=3)))
+    if scalar == "divisor":
+        return [arr(draw, sx, DIVIDENDS)], {"c": draw(DIVISORS)}
+    if scalar == "dividend":
+        return [arr(draw, sy, DIVISORS)], {"c": draw(DIVIDENDS)}
+    return [arr(draw, sx, DIVIDENDS), arr(draw, sy, DIVISORS)], {}
 
 
 @st.composite
@@ -244,6 +261,43 @@ def unsqueeze_case(draw):
 def flatten_case(draw):
     shape = draw(SHAPE1)
     return [arr(draw, shape)], {"start_axis": draw(st.integers(-len(shape), len(shape) - 1))}
+
+
+@st.composite
+def unflatten_case(draw):
+    """An axis of size 1 to 12 and sizes multiplying up to it, one of them -1 at times."""
+    sizes = draw(st.lists(st.integers(1, 3), min_size=1, max_size=3))
+    shape = list(draw(SHAPE))
+    axis = draw(st.integers(0, len(shape)))
+    shape.insert(axis, math.prod(sizes))
+    if draw(st.booleans()):
+        sizes[draw(st.integers(0, len(sizes) - 1))] = -1
+    axis -= draw(st.sampled_from([0, len(shape)]))  # negative axes too
+    return [arr(draw, tuple(shape))], {"axis": axis, "sizes": tuple(sizes)}
+
+
+def _unflatten_ref(x, axis, sizes):
+    """PyTorch's documented unflatten: the shape with axis replaced by sizes, a -1 inferred."""
+    axis %= x.ndim
+    known = math.prod(m for m in sizes if m != -1)
+    sizes = tuple(x.shape[axis] // known if m == -1 else m for m in sizes)
+    return x.reshape(x.shape[:axis] + sizes + x.shape[axis + 1:])
+
+
+@st.composite
+def scalar_dim_case(draw):
+    """A 0-d tensor and dim 0 or -1, both of which PyTorch takes for softmax and log_softmax."""
+    return [arr(draw, ())], {"axis": draw(st.sampled_from([0, -1]))}
+
+
+@st.composite
+def dot_case(draw):
+    n = draw(st.integers(1, 4))
+    return [arr(draw, (n,)), arr(draw, (n,))], {}
+
+
+def _dot_ref(x, y):
+    return np.asarray(sum(a * b for a, b in zip(x, y)))  # PyTorch's definition: the sum of products
 
 
 @st.composite
@@ -686,6 +740,16 @@ def _squeeze_ref(x, dims):
     return x.reshape(tuple(n for d, n in enumerate(x.shape) if not (d in dims and n == 1)))
 
 
+def _remainder_ref(x, y):
+    """torch.remainder: x - x.div(y, rounding_mode="floor") y, with the sign of the divisor."""
+    return x - np.floor(x / y) * y
+
+
+def _fmod_ref(x, y):
+    """torch.fmod (C's fmod): x - trunc(x / y) y, with the sign of the dividend."""
+    return x - np.trunc(x / y) * y
+
+
 def _values_and_indices(result):
     """max(dim)'s (values, indices) as one tensor that the table can check: values + indices."""
     return result.values + result.indices
@@ -715,6 +779,8 @@ OPS = [
     Op("rsub_host_array", lambda x, c: c - x, lambda x, c: c - x, with_scalar(host_array=True), casts=True),
     Op("radd_host_array", lambda x, c: c + x, lambda x, c: c + x, with_scalar(host_array=True), casts=True),
     Op("neg", lambda x: -x, np.negative, unary()),
+    Op("neg_method", lambda x: x.neg(), lambda x: -x, unary()),
+    Op("negative_method", lambda x: x.negative(), lambda x: -x, unary()),
     Op("broadcast_pairs", lambda *xs: tl.concatenate(_pairs(xs), 0),
        lambda *xs: np.concatenate(_pairs(xs), 0), all_pairs()),
     Op("add_alpha", lambda x, y: x.add(y, alpha=-2.5), lambda x, y: x - 2.5 * y, pair()),
@@ -722,6 +788,14 @@ OPS = [
     Op("mul_method", lambda x, y: x.mul(y), np.multiply, pair()),
     Op("div_method", lambda x, y: x.div(y), np.divide, pair(REAL, DENOM)),
     Op("pow_method", lambda x, y: x.pow(y), np.power, pair(POS, REAL)),
+    Op("remainder", lambda x, y: x % y, _remainder_ref, division_case()),
+    Op("remainder_method", lambda x, y: x.remainder(y), _remainder_ref, division_case()),
+    Op("mod_scalar", lambda x, c: x % c, lambda x, c: _remainder_ref(x, c), division_case("divisor")),
+    Op("rmod_scalar", lambda x, c: c % x, lambda x, c: _remainder_ref(c, x), division_case("dividend")),
+    Op("np_mod", lambda x, y: np.mod(x, y), _remainder_ref, division_case()),
+    Op("fmod", lambda x, y: x.fmod(y), _fmod_ref, division_case()),
+    Op("fmod_scalar", lambda x, c: x.fmod(c), lambda x, c: _fmod_ref(x, c), division_case("divisor")),
+    Op("np_fmod", lambda x, y: np.fmod(x, y), _fmod_ref, division_case()),
     # elementwise math
     Op("exp", lambda x: x.exp(), np.exp, unary()),
     Op("log", lambda x: x.log(), np.log, unary(POS)),
@@ -733,6 +807,14 @@ OPS = [
     Op("tan", lambda x: x.tan(), np.tan, unary(st.floats(-1.2, 1.2))),
     Op("log1p", lambda x: x.log1p(), np.log1p, unary(st.floats(-0.8, 2))),
     Op("expm1", lambda x: x.expm1(), np.expm1, unary()),
+    # the hyperbolic family against PyTorch's documented formulas; acosh from 1.2, atanh within +-0.8
+    Op("sinh", lambda x: x.sinh(), lambda x: (np.exp(x) - np.exp(-x)) / 2, unary()),
+    Op("cosh", lambda x: x.cosh(), lambda x: (np.exp(x) + np.exp(-x)) / 2, unary()),
+    Op("asinh", lambda x: x.asinh(), lambda x: np.sign(x) * np.log(np.abs(x) + np.sqrt(x * x + 1)), unary()),
+    Op("acosh", lambda x: x.acosh(), lambda x: np.log(x + np.sqrt(x * x - 1)), unary(st.floats(1.2, 3))),
+    Op("atanh", lambda x: x.atanh(), lambda x: 0.5 * np.log((1 + x) / (1 - x)), unary(st.floats(-0.8, 0.8))),
+    Op("np_sinh", np.sinh, lambda x: (np.exp(x) - np.exp(-x)) / 2, unary()),
+    Op("np_arctanh", np.arctanh, lambda x: 0.5 * np.log((1 + x) / (1 - x)), unary(st.floats(-0.8, 0.8))),
     Op("log2", lambda x: x.log2(), np.log2, unary(POS)),
     Op("exp2", lambda x: x.exp2(), np.exp2, unary()),
     Op("rsqrt", lambda x: x.rsqrt(), lambda x: 1 / np.sqrt(x), unary(POS)),
@@ -793,6 +875,10 @@ OPS = [
        along_axis()),
     Op("log_softmax_dim", lambda x, axis: x.log_softmax(dim=axis),
        lambda x, axis: x - np.log(np.sum(np.exp(x), axis, keepdims=True)), along()),
+    # PyTorch: softmax of a 0-d tensor is 1 (log_softmax 0), dim 0 or -1 alike
+    Op("softmax_0d", lambda x, axis: x.softmax(dim=axis), lambda x, axis: np.ones_like(x), scalar_dim_case()),
+    Op("log_softmax_0d", lambda x, axis: x.log_softmax(axis), lambda x, axis: np.zeros_like(x),
+       scalar_dim_case()),
     # reductions
     Op("sum", lambda x, **k: x.sum(**k), lambda x, **k: np.sum(x, **k), reduction(empty=True)),
     Op("sum_dim_keepdim", lambda x, axis, keepdims: x.sum(dim=axis, keepdim=keepdims),
@@ -864,6 +950,9 @@ OPS = [
     Op("unsqueeze", lambda x, axis: x.unsqueeze(axis), np.expand_dims, unsqueeze_case()),
     Op("flatten", lambda x, start_axis: x.flatten(start_axis), _flatten, flatten_case()),
     Op("flatten_start_end", lambda x, start, end: x.flatten(start, end), _flatten_ref, flatten_range_case()),
+    Op("unflatten", lambda x, axis, sizes: x.unflatten(axis, sizes), _unflatten_ref, unflatten_case()),
+    Op("unflatten_dim", lambda x, axis, sizes: x.unflatten(dim=axis, sizes=list(sizes)), _unflatten_ref,
+       unflatten_case()),
     Op("flip", lambda x, axis: x.flip(axis), lambda x, axis: np.flip(x, axis), flip_case()),
     Op("pad", lambda x, pad_width, widths, value: x.pad(pad_width, constant_values=value),
        lambda x, pad_width, widths, value: np.pad(x, widths, constant_values=value), pad_case()),
@@ -935,6 +1024,7 @@ OPS = [
     Op("matmul_method", lambda x, y: x.matmul(y), np.matmul, matmul_case()),
     Op("mm", lambda x, y: x.mm(y), np.matmul, mm_case()),
     Op("bmm", lambda x, y: x.bmm(y), np.matmul, mm_case(batched=True)),
+    Op("dot", lambda x, y: x.dot(y), _dot_ref, dot_case()),
     Op("einsum", lambda *xs, eq, ref_eq: tl.einsum(eq, *xs), lambda *xs, eq, ref_eq: np.einsum(ref_eq, *xs),
        einsum_case()),
     Op("einsum_operand_list", lambda *xs, eq, ref_eq: tl.einsum(eq, list(xs)),
@@ -981,6 +1071,102 @@ def test_every_einsum_equation(device, eq, operand_shapes, ref_eq):
 
 def test_the_table_has_one_row_per_name():
     assert len({op.name for op in OPS}) == len(OPS)
+
+
+# ---------------------------------------------------------------- ops outside the graph
+# No gradient, like the comparisons: floor_divide (PyTorch's has none: its backward raises), the
+# bitwise ops (bool and integer tensors) and the logical ops (bool results). Each row runs on every
+# device against an independent reference written with Python's operators, element by element,
+# on inputs of one dtype drawn from the row's: the result has that dtype (bool for the logical
+# ops), the device, and no graph even where a float input requires grad.
+INTS = (np.int64, np.int32)
+FLOATS = (np.float64, np.float32)
+BITS = (np.bool_, *INTS)
+ANY = BITS + FLOATS
+
+
+def _elements(dtype, divisor=False):
+    """Bools; integers in [-8, 8] (divisors without 0); floats on the grid k/4 in [-4, 4], divisors
+    +-0.25, +-0.75, +-1.5, +-2 (each quotient an exact integer or at least 1/3 from one), 0 included."""
+    if dtype == np.bool_:
+        return st.booleans()
+    if np.dtype(dtype).kind == "i":
+        return st.integers(-3, 3).filter(bool) if divisor else st.integers(-8, 8)
+    return st.sampled_from([0.25, 0.75, 1.5, 2.0, -0.25, -0.75, -1.5, -2.0]) if divisor else \
+        st.integers(-16, 16).map(lambda k: k / 4)
+
+
+@st.composite
+def typed(draw, dtypes, n=2, scalar=False, divisor=None):
+    """``n`` broadcast arrays of one dtype drawn from ``dtypes``, and with ``scalar`` a Python value
+    ``c`` of their kind; ``divisor`` ("last" array or "c") has no 0 and, for floats, the divisors'
+    values."""
+    dtype = draw(st.sampled_from(dtypes))
+    shapes_ = draw(pairs(hnp.mutually_broadcastable_shapes(num_shapes=2, max_dims=3, max_side=3)))[:n]
+    xs = [draw(hnp.arrays(dtype, s, elements=_elements(dtype, divisor == "last" and i == n - 1)))
+          for i, s in enumerate(shapes_)]
+    return xs, ({"c": draw(_elements(dtype, divisor == "c"))} if scalar else {})
+
+
+def elementwise(fn, dtype=None):
+    """The reference that applies Python's ``fn`` to each position (NumPy broadcasting, keyword
+    parameters last), in the arrays' dtype (or ``dtype``)."""
+    def ref(*xs, **params):
+        out = np.vectorize(lambda *v: fn(*(a.item() if isinstance(a, np.generic) else a for a in v)),
+                           otypes=[object])(*xs, *params.values())
+        return np.asarray(out, dtype=dtype or np.result_type(*xs))
+    return ref
+
+
+FLOOR = elementwise(lambda a, b: math.floor(a / b))  # PyTorch's floor_divide: the quotient rounded down
+GRAPH_FREE = [
+    Op("floor_divide", lambda x, y: x // y, FLOOR, typed(INTS + FLOATS, divisor="last")),
+    Op("floor_divide_method", lambda x, y: x.floor_divide(y), FLOOR, typed(INTS + FLOATS, divisor="last")),
+    Op("floor_divide_scalar", lambda x, c: x // c, FLOOR, typed(INTS + FLOATS, n=1, scalar=True, divisor="c")),
+    Op("rfloor_divide_scalar", lambda y, c: c // y, elementwise(lambda b, a: math.floor(a / b)),
+       typed(INTS + FLOATS, n=1, scalar=True, divisor="last")),
+    Op("np_floor_divide", lambda x, y: np.floor_divide(x, y), FLOOR, typed(INTS + FLOATS, divisor="last")),
+    Op("and", lambda x, y: x & y, elementwise(lambda a, b: a & b), typed(BITS)),
+    Op("or", lambda x, y: x | y, elementwise(lambda a, b: a | b), typed(BITS)),
+    Op("xor", lambda x, y: x ^ y, elementwise(lambda a, b: a ^ b), typed(BITS)),
+    Op("invert", lambda x: ~x, elementwise(lambda a: not a if isinstance(a, bool) else -a - 1), typed(BITS, n=1)),
+    Op("rand_scalar", lambda x, c: c & x, elementwise(lambda a, c: c & a), typed(BITS, n=1, scalar=True)),
+    Op("ror_scalar", lambda x, c: c | x, elementwise(lambda a, c: c | a), typed(BITS, n=1, scalar=True)),
+    Op("rxor_scalar", lambda x, c: c ^ x, elementwise(lambda a, c: c ^ a), typed(BITS, n=1, scalar=True)),
+    # a host array on the left goes through NumPy's ufunc (bitwise_and ...) to the Tensor operator
+    Op("and_host_array", lambda x, y: y.numpy() & x, elementwise(lambda a, b: b & a), typed(BITS)),
+    Op("np_bitwise_xor", lambda x, y: np.bitwise_xor(x, y), elementwise(lambda a, b: a ^ b), typed(BITS)),
+    Op("np_invert", lambda x: np.invert(x), elementwise(lambda a: not a if isinstance(a, bool) else -a - 1),
+       typed(BITS, n=1)),
+    Op("logical_and", lambda x, y: x.logical_and(y), elementwise(lambda a, b: bool(a) and bool(b), bool),
+       typed(ANY)),
+    Op("logical_or", lambda x, y: x.logical_or(y), elementwise(lambda a, b: bool(a) or bool(b), bool),
+       typed(ANY)),
+    Op("logical_xor", lambda x, y: x.logical_xor(y), elementwise(lambda a, b: bool(a) != bool(b), bool),
+       typed(ANY)),
+    Op("logical_not", lambda x: x.logical_not(), elementwise(lambda a: not a, bool), typed(ANY, n=1)),
+    Op("np_logical_not", lambda x: np.logical_not(x), elementwise(lambda a: not a, bool), typed(ANY, n=1)),
+    Op("np_logical_and", lambda x, y: np.logical_and(x, y), elementwise(lambda a, b: bool(a) and bool(b), bool),
+       typed(ANY)),
+]
+
+
+@pytest.mark.parametrize("op", GRAPH_FREE, ids=[op.name for op in GRAPH_FREE])
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_graph_free_op(op, device, data):
+    arrays, params = data.draw(op.case, label="inputs, params")
+    expected = op.ref(*arrays, **params)
+    xs = [tl.Tensor(a, device=device, requires_grad=a.dtype.kind == "f") for a in arrays]
+    out = op.fn(*xs, **params)
+    assert isinstance(out, tl.Tensor) and out.device == device
+    assert not out.requires_grad and out.grad_fn is None
+    assert out.dtype == expected.dtype and out.shape == expected.shape
+    np.testing.assert_array_equal(out.numpy(), expected)
+
+
+def test_the_graph_free_table_has_one_row_per_name():
+    assert len({op.name for op in GRAPH_FREE}) == len(GRAPH_FREE)
 
 
 # ---------------------------------------------------------------- every place an op touches
@@ -1057,6 +1243,7 @@ NUMPY_NAMED_BUT_NOT_DISPATCHED = {
     "split": "PyTorch's meaning: an int is the size of a piece; numpy.split's is the number of pieces",
     "astype": "numpy.astype (NumPy 2.1) takes copy= and device=, which Tensor.astype does not",
     "broadcast_to": "numpy.broadcast_to gives a read-only NumPy view; the tensor's is Tensor.expand",
+    "dot": "PyTorch's meaning: 1-D tensors only; numpy.dot also multiplies matrices",
 }
 
 

@@ -79,6 +79,47 @@ def test_comparisons_return_bool_without_grad(device):
         np.testing.assert_array_equal(out.numpy(), np.array(expected, dtype=bool))
 
 
+def test_remainder_floor_divide_and_bitwise_dtypes_follow_pytorch(device):
+    """Result dtypes and values as torch 2 gives them: ints stay ints (Python scalars do not widen
+    int32), an int operand takes a float one's dtype (float32, not NumPy's float64), bool with int
+    gives int64, and ``remainder``/``//`` on ints round as Python's (sign of the divisor)."""
+    i, b = tl.Tensor([-7, 7, 5], device=device), tl.Tensor([True, False, True], device=device)
+    f = tl.Tensor([-7.0, 7.0, 5.5], device=device)
+    i32 = tl.Tensor(np.array([-7, 7, 5], np.int32), device=device)
+    for out, dtype, expected in [
+            (i % 3, np.int64, [2, 1, 2]), (i % -3, np.int64, [-1, -2, -1]), (i.fmod(3), np.int64, [-1, 1, 2]),
+            (i // 2, np.int64, [-4, 3, 2]), (7 // tl.Tensor([-2, 2], device=device), np.int64, [-4, 3]),
+            (i32 % 4, np.int32, [1, 3, 1]), (i32 // 2, np.int32, [-4, 3, 2]), (i % 2.5, np.float32, [0.5, 2.0, 0.0]),
+            (i // f, np.float32, [1.0, 1.0, 0.0]), (f.double() % i, np.float64, [0.0, 0.0, 0.5]),
+            (b & tl.Tensor([3, 2, 1], device=device), np.int64, [1, 0, 1]), (b | 2, np.int64, [3, 2, 3]),
+            (b ^ True, np.bool_, [False, True, False]), (i32 & 6, np.int32, [0, 6, 4]), (~i, np.int64, [6, -8, -6]),
+            (~b, np.bool_, [False, True, False]), (f.logical_and(i), np.bool_, [True, True, True]),
+            (b.logical_xor(tl.Tensor([0.0, 0.0, 2.0], device=device)), np.bool_, [True, False, False])]:
+        assert out.dtype == dtype and out.device == device and not out.requires_grad, (out, dtype)
+        np.testing.assert_array_equal(out.numpy(), np.array(expected, dtype=dtype))
+
+
+def test_bitwise_ops_refuse_floats_and_integer_division_refuses_zero(device):
+    f, i = tl.Tensor([1.0, 0.0], device=device), tl.Tensor([3, 4], device=device)
+    for call in (lambda: ~f, lambda: f & f, lambda: i | f, lambda: True ^ f, lambda: i & 1.5):
+        with pytest.raises(TypeError, match=r"only defined for bool and integer tensors, got dtype float32"):
+            call()
+    for call in (lambda: i % tl.Tensor([1, 0], device=device), lambda: i // 0, lambda: 7 // (i - 3),
+                 lambda: i.fmod(0)):
+        with pytest.raises(ZeroDivisionError, match="integer division by zero"):
+            call()
+    b = tl.Tensor([True, False], device=device)
+    with pytest.raises(TypeError, match="not defined for two bool tensors"):
+        b % b
+    with np.errstate(invalid="ignore"):  # floats: nan, as PyTorch (NumPy warns)
+        assert np.isnan((f % 0).numpy()).all() and np.isnan(f.fmod(0.0).numpy()).all()
+    x = tl.Tensor([5.5, -5.5], device=device, requires_grad=True)
+    q = x // 2  # PyTorch's floor_divide has no gradient (its backward raises): out of the graph here
+    assert q.tolist() == [2.0, -3.0] and not q.requires_grad and q.grad_fn is None
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        q.sum().backward()
+
+
 def test_scalars_with_int_and_bool_tensors_follow_numpy(device):
     b = np.array([True, False])
     for out, expected in [(tl.Tensor(b, device=device) + 1, b + 1), (tl.Tensor(b, device=device) * 3, b * 3),
@@ -193,7 +234,7 @@ def _ones(shape, device):
     (lambda d: _ones((), d) @ _ones((3,), d), ValueError, "0-d"),
     (lambda d: _ones((2, 3), d).sum(axis=2), ValueError, "axis 2 is out of range"),
     (lambda d: _ones((2, 3), d).mean(axis=(0, -2)), ValueError, "repeats"),
-    (lambda d: _ones((), d).softmax(), ValueError, "out of range"),
+    (lambda d: _ones((), d).softmax(1), ValueError, "out of range"),  # dims 0 and -1 are PyTorch's 0-d dims
     (lambda d: _ones((2, 3), d).reshape(4, 2), ValueError, r"size 6.*\(4, ?2\)"),
     (lambda d: _ones((2, 3), d).permute(0, 2), ValueError, r"permutation.*\(2, 3\)"),
     (lambda d: _ones((2, 3), d).permute(0, 0), ValueError, "permutation"),
@@ -213,6 +254,121 @@ def _ones(shape, device):
 def test_bad_input_raises_a_clear_error(device, call, error, pattern):
     with pytest.raises(error, match=pattern):
         call(device)
+
+
+@pytest.mark.parametrize("call, pytorch_error, old_error", [
+    (lambda d: _ones((2, 3), d).squeeze(dim=50), IndexError, ValueError),
+    (lambda d: tl.stack([_ones((2,), d), _ones((2,), d)], dim=77), IndexError, ValueError),
+    (lambda d: _ones((2, 3), d).sum(axis=2), IndexError, ValueError),
+    (lambda d: _ones((2, 3), d).softmax(dim=-3), IndexError, ValueError),
+    (lambda d: _ones((), d).log_softmax(1), IndexError, ValueError),
+    (lambda d: _ones((2, 3), d).unflatten(2, (1, 3)), IndexError, ValueError),
+    (lambda d: _ones((2, 3), d) @ _ones((4, 5), d), RuntimeError, ValueError),
+    (lambda d: _ones((), d) @ _ones((3,), d), RuntimeError, ValueError),
+    (lambda d: _ones((2, 3), d).mm(_ones((2, 3), d)), RuntimeError, ValueError),
+    (lambda d: _ones((2, 3), d).mm(_ones((3,), d)), RuntimeError, ValueError),
+    (lambda d: _ones((1, 2, 3), d).bmm(_ones((1, 2, 3), d)), RuntimeError, ValueError),
+    (lambda d: _ones((3,), d).dot(_ones((4,), d)), RuntimeError, ValueError),
+    (lambda d: _ones((2, 3), d).dot(_ones((2, 3), d)), RuntimeError, ValueError),
+    (lambda d: _ones((2, 6), d).unflatten(1, (4, -1)), RuntimeError, ValueError),
+    (lambda d: _ones((2, 3), d).gather(0, [1]), RuntimeError, ValueError),  # index of another ndim
+    (lambda d: _ones((2, 3), d).gather(1, [[3]]), RuntimeError, IndexError),
+    (lambda d: _ones((2, 3), d).gather(0, [[-3]]), RuntimeError, IndexError),
+    (lambda d: _ones((2, 3), d).take_along_axis(np.array([[5]]), 1), RuntimeError, IndexError),
+])
+def test_errors_are_pytorchs_class_and_still_the_old_one(device, call, pytorch_error, old_error):
+    """PyTorch's exception class (IndexError "Dimension out of range"; RuntimeError for shapes that
+    cannot be multiplied and for an index out of bounds), while ``except`` of the library's earlier
+    class still catches them: one class per idea, in tinygrad_lite.checks."""
+    with pytest.raises(pytorch_error) as info:
+        call(device)
+    assert isinstance(info.value, old_error)
+    expected = {(IndexError, ValueError): checks.DimensionError, (RuntimeError, ValueError): checks.ShapeError,
+                (RuntimeError, IndexError): checks.IndexBoundsError}[pytorch_error, old_error]
+    assert type(info.value) is expected
+
+
+def test_dimension_errors_match_pytorchs_class_and_range():
+    torch = pytest.importorskip("torch")
+    for shape, dim in [((2, 3), 2), ((2, 3), -3), ((), 1), ((4,), 7)]:
+        with pytest.raises(IndexError) as mine:
+            tl.zeros(shape).sum(dim)
+        with pytest.raises(IndexError) as theirs:
+            torch.zeros(shape).sum(dim)
+        assert str(theirs.value) in str(mine.value)  # "Dimension out of range (expected ... but got 2)"
+
+
+def test_unflatten_refuses_sizes_as_pytorch(device):
+    t = _ones((2, 6), device)
+    with pytest.raises(RuntimeError, match=r"one -1"):
+        t.unflatten(1, (-1, -1))
+    with pytest.raises(RuntimeError, match=r"do not multiply up to 6"):
+        t.unflatten(-1, (5,))
+    with pytest.raises(RuntimeError, match=r"do not multiply up to 6"):
+        t.unflatten(1, (2, 0))
+    with pytest.raises(TypeError, match="non-empty"):
+        t.unflatten(1, ())
+    with pytest.raises(TypeError, match="non-empty"):
+        t.unflatten(1, 6)
+    assert t.unflatten(1, [6]).shape == (2, 6) and _ones((2, 0), device).unflatten(1, (3, -1)).shape == (2, 3, 0)
+    assert t.unflatten(dim=1, sizes=(3, -1)).shape == (2, 3, 2)
+
+
+def test_neg_method_is_minus_and_refuses_bools(device):
+    t = tl.Tensor([1, -2, 0], device=device)
+    assert t.neg().tolist() == t.negative().tolist() == (-t).tolist() == [-1, 2, 0]
+    assert t.neg().dtype == t.dtype
+    with pytest.raises(TypeError):
+        tl.Tensor([True], device=device).neg()
+
+
+def test_minimum_and_maximum_of_bools_give_bools_as_pytorch(device):
+    a, b = tl.Tensor([True, True, False, False], device=device), tl.Tensor([True, False, True, False], device=device)
+    for fn in (tl.minimum, tl.maximum, lambda x, y: x.minimum(y), lambda x, y: x.maximum(y)):
+        out = fn(a, b)
+        assert out.dtype == np.bool_
+    assert tl.minimum(a, b).tolist() == a.minimum(b).tolist() == [True, False, False, False]
+    assert tl.maximum(a, b).tolist() == a.maximum(b).tolist() == [True, True, True, False]
+    assert tl.minimum(a, True).tolist() == [True, True, False, False]
+
+
+def test_minimum_of_unsigned_integers_does_not_wrap_around(device):
+    a, b = tl.Tensor(np.array([0, 5, 255], np.uint8), device=device), tl.Tensor(np.array([5, 0, 3], np.uint8),
+                                                                               device=device)
+    out = tl.minimum(a, b)
+    assert out.dtype == np.uint8 and out.tolist() == [0, 0, 3]
+    i8 = tl.Tensor(np.array([-128, 7], np.int8), device=device)
+    assert tl.minimum(i8, tl.Tensor(np.array([0, 0], np.int8), device=device)).tolist() == [-128, 0]
+
+
+def test_softmax_of_a_0d_tensor_is_pytorchs(device):
+    x = tl.Tensor(2.5, device=device, requires_grad=True)
+    for dim in (0, -1):
+        assert x.softmax(dim).item() == 1.0 and x.log_softmax(dim=dim).item() == 0.0
+        assert F.softmax(x, dim).item() == 1.0 and F.log_softmax(x, dim=dim).item() == 0.0
+    x.log_softmax(0).backward()
+    assert x.grad.item() == 0.0
+
+
+def test_hyperbolic_functions_match_pytorch_including_their_edges():
+    torch = pytest.importorskip("torch")
+    x = np.array([-1e3, -20.0, -1.0, -0.5, 0.0, 1e-8, 0.5, 1.0, 1.5, 20.0, 1e3, np.inf, -np.inf, np.nan])
+    with np.errstate(all="ignore"):
+        for name in ("sinh", "cosh", "asinh", "acosh", "atanh"):
+            for dtype in (np.float64, np.float32):
+                mine = getattr(tl.Tensor(x.astype(dtype)), name)().numpy()
+                theirs = getattr(torch.tensor(x.astype(dtype)), name)().numpy()
+                assert mine.dtype == dtype
+                np.testing.assert_allclose(mine, theirs, rtol=1e-6 if dtype == np.float32 else 1e-12, err_msg=name)
+    for name, xs in [("sinh", [-1e3, 1e3, 0.5]), ("cosh", [-1e3, 1e3, 0.5]), ("asinh", [-1e3, 1e3, 1e30]),
+                     ("acosh", [1e3, 1e30, 1.5]), ("atanh", [-0.999, 0.999, 0.0])]:
+        mine = tl.Tensor(xs, dtype="float64", requires_grad=True)
+        theirs = torch.tensor(xs, dtype=torch.float64, requires_grad=True)
+        with np.errstate(over="ignore", invalid="ignore"):  # sinh(1e3) + sinh(-1e3) = inf - inf
+            getattr(mine, name)().sum().backward()
+        getattr(theirs, name)().sum().backward()
+        assert not np.isnan(mine.grad.numpy()).any(), name
+        np.testing.assert_allclose(mine.grad.numpy(), theirs.grad.numpy(), rtol=1e-12, err_msg=name)
 
 
 def test_constructor_copies_so_in_place_updates_never_reach_the_callers_array(device):

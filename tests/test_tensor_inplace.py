@@ -54,6 +54,16 @@ def test_augmented_operators_write_in_place(device):
     t -= tl.Tensor([0.5, 0.5], device=device)
     assert t.data is array
     np.testing.assert_allclose(t.numpy(), [4.0, 7.0])  # ((x + 1) * 3) / 2 - 0.5
+    t %= 3  # PyTorch's remainder: the divisor's sign
+    t //= tl.Tensor([-0.5, 0.5], device=device)
+    assert t.data is array
+    np.testing.assert_allclose(t.numpy(), [-2.0, 2.0])  # [1, 1] // [-0.5, 0.5]
+    mask = tl.Tensor([True, True, False], device=device)
+    bits = mask.data
+    mask &= tl.Tensor([True, False, False], device=device)
+    mask |= tl.Tensor([False, False, True], device=device)
+    mask ^= True
+    assert mask.data is bits and mask.tolist() == [False, True, False]
 
 
 def test_a_leaf_that_requires_grad_is_refused_outside_no_grad(device):

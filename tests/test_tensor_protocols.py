@@ -116,11 +116,33 @@ NUMPY_ARGS = {"reshape": (-1,), "expand_dims": (0,), "clip": (0.0, 1.0), "pad": 
               "roll": (1,)}
 
 
+BITWISE = {"bitwise_and", "bitwise_or", "bitwise_xor", "invert"}  # bool and integer tensors only
+
+
+def test_numpy_remainder_fmod_and_bitwise_ufuncs_run_the_tensor_ops(device):
+    x = leaf([5.5, -5.5, 2.25], device)
+    host = np.array([2.0, 2.0, -1.5])
+    r, f = host % x, np.fmod(x, host)  # an array on the left, NumPy's mod/remainder and fmod
+    assert isinstance(r, tl.Tensor) and isinstance(f, tl.Tensor) and r.requires_grad and f.requires_grad
+    np.testing.assert_allclose(r.detach().numpy(), [2.0, -3.5, 0.75])  # the divisor's sign
+    np.testing.assert_allclose(f.detach().numpy(), [1.5, -1.5, 0.75])  # the dividend's sign
+    (r + f + np.remainder(x, 2.0)).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [0 + 2, 1 + 2, 1 + 2])  # -floor(host / x), then 1 + 1
+    mask = tl.Tensor([True, False, True], device=device)
+    for out, expected in [(np.array([True, True, False]) & mask, [True, False, False]),
+                          (np.array([False, True, False]) | mask, [True, True, True]),
+                          (np.logical_not(mask), [False, True, False]), (np.invert(mask), [False, True, False]),
+                          (np.floor_divide(x.detach(), 2), [2.0, -3.0, 1.0])]:
+        assert isinstance(out, tl.Tensor) and out.device == device and not out.requires_grad
+        assert out.tolist() == expected
+
+
 def test_every_numpy_protocol_entry_runs_the_tensor_op():
-    x = leaf([[0.5, 1.5], [2.0, 0.25]])  # in every op's domain
+    x = leaf([[0.5, 1.5], [2.0, 0.25]])  # in every op's domain but these:
+    inside = {"arccosh": x + 1, "arctanh": x / 4}  # [1, inf) and (-1, 1)
     for name in NUMPY_UFUNCS:
         ufunc = getattr(np, name)
-        out = ufunc(*[x] * ufunc.nin)
+        out = ufunc(*[x > 1 if name in BITWISE else inside.get(name, x)] * ufunc.nin)
         assert isinstance(out, tl.Tensor), name
     for name in NUMPY_FUNCTIONS:
         out = getattr(np, name)(x, *NUMPY_ARGS.get(name, ()))

@@ -23,6 +23,22 @@ from collections.abc import Iterable
 from numpy import bool_ as np_bool
 
 
+class DimensionError(IndexError, ValueError):
+    """A dim (axis) out of range for a tensor: PyTorch's IndexError ("Dimension out of range"), and a
+    ValueError as the library raised before, so that ``except ValueError`` still catches it."""
+
+
+class ShapeError(RuntimeError, ValueError):
+    """Operand shapes that do not fit (``a @ b``, ``mm``, ``bmm``, ``unflatten``): PyTorch's
+    RuntimeError ("shapes cannot be multiplied"), and a ValueError as the library raised before."""
+
+
+class IndexBoundsError(RuntimeError, IndexError):
+    """An index value out of bounds for the dim it indexes (``gather``, ``scatter_add``,
+    ``take_along_axis``): PyTorch's RuntimeError ("index 5 is out of bounds for dimension 1"), and an
+    IndexError as the library raised before."""
+
+
 def _fail(error: type, owner: str, name: str, what: str, value) -> Exception:
     return error(f"{owner}: {name} must be {what}, got {value!r}")
 
@@ -95,14 +111,17 @@ def varargs(args) -> tuple:
 
 def axes_arg(axis, ndim: int) -> tuple | None:
     """An int, a tuple or None as a sorted tuple of non-negative axes of an ``ndim``-d tensor
-    (None stays None: all axes); ValueError for an axis out of range or repeated."""
+    (None stays None: all axes). An axis out of range is a ``DimensionError`` (an IndexError, as
+    PyTorch's, and a ValueError); a repeated axis a ValueError."""
     if axis is None:
         return None
     axes = (axis,) if isinstance(axis, numbers.Integral) else tuple(axis)
     out = []
     for a in axes:
         if not -ndim <= a < ndim:
-            raise ValueError(f"axis {a} is out of range for a tensor of {ndim} dimensions")
+            n = max(ndim, 1)  # PyTorch's message counts a 0-d tensor's dims 0 and -1
+            raise DimensionError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got "
+                                 f"{a}): axis {a} is out of range for a tensor of {ndim} dimensions")
         out.append(int(a) % ndim)
     if len(set(out)) != len(out):
         raise ValueError(f"axis {axis} repeats an axis")
@@ -161,5 +180,5 @@ def _interval(low: float, high: float, low_open: bool, high_open: bool) -> str:
     return f" in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
 
 
-__all__ = ["axes_arg", "axis_arg", "check_bool", "check_choice", "check_float_input", "check_int", "check_probability",
+__all__ = ["DimensionError", "IndexBoundsError", "ShapeError", "axes_arg", "axis_arg", "check_bool", "check_choice", "check_float_input", "check_int", "check_probability",
            "check_real", "pytorch_kwargs", "varargs"]

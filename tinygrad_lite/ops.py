@@ -82,6 +82,32 @@ class Div(Function):
         return gx, gy
 
 
+class Remainder(Function):
+    """x - floor(x / y) y, with the sign of y (Python's and NumPy's ``%``, PyTorch's ``remainder``);
+    d/dx = 1, d/dy = -floor(x / y), the quotient rounded down as the forward pass rounds it."""
+
+    def forward(self, x, y):
+        self.x, self.y = x, y
+        return xp_of(x).remainder(x, y)
+
+    def backward(self, grad):
+        gy = -grad * xp_of(grad).floor_divide(self.x, self.y) if self.needs_input_grad[1] else None
+        return grad, gy
+
+
+class Fmod(Function):
+    """x - trunc(x / y) y, with the sign of x (C's ``fmod``, PyTorch's ``fmod``); d/dx = 1,
+    d/dy = -trunc(x / y)."""
+
+    def forward(self, x, y):
+        self.x, self.y = x, y
+        return xp_of(x).fmod(x, y)
+
+    def backward(self, grad):
+        gy = -grad * xp_of(grad).trunc(self.x / self.y) if self.needs_input_grad[1] else None
+        return grad, gy
+
+
 class Pow(Function):
     """x ** y; d/dx = y x^(y-1), d/dy = x^y ln x. At x = 0 the formulas give 0 * inf:
     d/dx is 0 where y = 0 (x^0 is constant) and d/dy is 0 where x^y = 0, as in PyTorch."""
@@ -211,6 +237,63 @@ class Expm1(Function):
         return grad * (self.out + 1)
 
 
+class Sinh(Function):
+    """sinh x = (e^x - e^-x) / 2; d/dx = cosh x."""
+
+    def forward(self, x):
+        self.x = x
+        return xp_of(x).sinh(x)
+
+    def backward(self, grad):
+        return grad * xp_of(grad).cosh(self.x)
+
+
+class Cosh(Function):
+    """cosh x = (e^x + e^-x) / 2; d/dx = sinh x."""
+
+    def forward(self, x):
+        self.x = x
+        return xp_of(x).cosh(x)
+
+    def backward(self, grad):
+        return grad * xp_of(grad).sinh(self.x)
+
+
+class Asinh(Function):
+    """asinh x = ln(x + sqrt(x^2 + 1)); d/dx = 1 / sqrt(x^2 + 1), as 1 / hypot(x, 1) (no overflow)."""
+
+    def forward(self, x):
+        self.x = x
+        return xp_of(x).arcsinh(x)
+
+    def backward(self, grad):
+        return grad / xp_of(grad).hypot(self.x, 1)
+
+
+class Acosh(Function):
+    """acosh x = ln(x + sqrt(x^2 - 1)) for x >= 1; d/dx = 1 / sqrt((x - 1)(x + 1))."""
+
+    def forward(self, x):
+        self.x = x
+        return xp_of(x).arccosh(x)
+
+    def backward(self, grad):
+        x = self.x
+        return grad / xp_of(grad).sqrt((x - 1) * (x + 1))  # (x - 1)(x + 1): exact near 1, unlike x^2 - 1
+
+
+class Atanh(Function):
+    """atanh x = ln((1 + x) / (1 - x)) / 2 for |x| < 1; d/dx = 1 / ((1 - x)(1 + x))."""
+
+    def forward(self, x):
+        self.x = x
+        return xp_of(x).arctanh(x)
+
+    def backward(self, grad):
+        x = self.x
+        return grad / ((1 - x) * (1 + x))
+
+
 class Maximum(Function):
     """Elementwise max(x, y); a tie gives each input half the gradient."""
 
@@ -221,6 +304,22 @@ class Maximum(Function):
     def backward(self, grad):
         x, y = self.x, self.y
         wx = ((x > y) + 0.5 * (x == y)).astype(grad.dtype)  # 1 where x wins, 0 where y wins, 1/2 on ties
+        gx = grad * wx if self.needs_input_grad[0] else None
+        gy = grad * (1 - wx) if self.needs_input_grad[1] else None
+        return gx, gy
+
+
+class Minimum(Function):
+    """Elementwise min(x, y); a tie gives each input half the gradient. Its own op, not
+    -maximum(-x, -y): negation is undefined for bools and wraps around for unsigned integers."""
+
+    def forward(self, x, y):
+        self.x, self.y = x, y
+        return xp_of(x).minimum(x, y)
+
+    def backward(self, grad):
+        x, y = self.x, self.y
+        wx = ((x < y) + 0.5 * (x == y)).astype(grad.dtype)  # 1 where x wins, 0 where y wins, 1/2 on ties
         gx = grad * wx if self.needs_input_grad[0] else None
         gy = grad * (1 - wx) if self.needs_input_grad[1] else None
         return gx, gy

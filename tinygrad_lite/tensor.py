@@ -77,6 +77,8 @@ import numpy as np  # dtypes and host-side argument checks only; arrays come fro
 from . import autograd, backend, ops
 from .backend import is_float, xp_of
 from .checks import (
+    IndexBoundsError,
+    ShapeError,
     axes_arg,
     axis_arg,
     check_bool,
@@ -96,9 +98,13 @@ NUMPY_UFUNCS = {
     "negative": "__neg__", "absolute": "abs", "exp": "exp", "log": "log", "sqrt": "sqrt",
     "tanh": "tanh", "arctan": "arctan", "equal": "__eq__", "not_equal": "__ne__",
     "less": "__lt__", "less_equal": "__le__", "greater": "__gt__", "greater_equal": "__ge__",
-    "sin": "sin", "cos": "cos", "tan": "tan", "log1p": "log1p", "expm1": "expm1", "log2": "log2",
+    "sin": "sin", "cos": "cos", "tan": "tan", "sinh": "sinh", "cosh": "cosh", "arcsinh": "asinh",
+    "arccosh": "acosh", "arctanh": "atanh", "log1p": "log1p", "expm1": "expm1", "log2": "log2",
     "exp2": "exp2", "square": "square", "floor": "floor", "ceil": "ceil", "trunc": "trunc", "rint": "round",
-    "sign": "sign",
+    "sign": "sign", "remainder": "remainder", "fmod": "fmod", "floor_divide": "floor_divide",
+    "logical_and": "logical_and", "logical_or": "logical_or", "logical_xor": "logical_xor",
+    "logical_not": "logical_not", "bitwise_and": "__and__", "bitwise_or": "__or__", "bitwise_xor": "__xor__",
+    "invert": "__invert__",
 }
 # NumPy function name -> Tensor method taking the same arguments (NumPy's meaning where a Tensor
 # method of that name has PyTorch's: numpy.max is amax, numpy.repeat repeat_interleave)
@@ -402,7 +408,37 @@ class Tensor:
     def __rtruediv__(self, other): return self._binary(ops.Div, other, True, int_division=True)
     def __pow__(self, other): return self._binary(ops.Pow, other)
     def __rpow__(self, other): return self._binary(ops.Pow, other, True)
+    def __mod__(self, other): return self._rounded_division(ops.Remainder, other)
+    def __rmod__(self, other): return self._rounded_division(ops.Remainder, other, True)
+    def __floordiv__(self, other): return self._rounded_division(None, other)
+    def __rfloordiv__(self, other): return self._rounded_division(None, other, True)
     def __neg__(self): return ops.Neg.apply(self)
+
+    def neg(self):
+        """-x, the method form of ``-x`` (PyTorch's; ``negative`` is its alias). Refused for bools, as
+        PyTorch: invert a mask with ``~`` or ``logical_not()``."""
+        return ops.Neg.apply(self)
+
+    negative = neg
+
+    def _rounded_division(self, op, other, reflected=False):
+        """``%`` (``op`` Remainder), ``fmod`` (Fmod) or ``//`` (None: out of the graph) with PyTorch's
+        dtypes: integers stay integers, an integer or bool operand takes a float one's dtype. Two bools
+        are refused, and an integer divisor 0 raises ZeroDivisionError, as PyTorch's do."""
+        x, y = self._pair(other)
+        if reflected:
+            x, y = y, x
+        name = "floor_divide" if op is None else op.__name__.lower()
+        if x.dtype == np.bool_ and y.dtype == np.bool_:
+            raise TypeError(f"{name}: not defined for two bool tensors (PyTorch refuses it too); "
+                            "convert one first, e.g. t.long()")
+        if not is_float(x.dtype) and bool((y._data == 0).any()):
+            raise ZeroDivisionError(f"{name}: integer division by zero (PyTorch raises too)")
+        if op is not None:
+            return op.apply(x, y)
+        if x.device != y.device:  # not a Function, so apply's device check does not run
+            raise backend.device_error(name, x.device, y.device)
+        return Tensor._wrap(xp_of(x._data).floor_divide(x._data, y._data), x.device)
 
     def add(self, other, alpha=1):
         """self + alpha * other."""
@@ -427,10 +463,27 @@ class Tensor:
         """self ** exponent."""
         return self ** exponent
 
-    def _compare(self, other, op):
+    def remainder(self, other):
+        """``self % other``, PyTorch's ``remainder``: x - floor(x / y) y, which has the sign of the
+        divisor, as Python's and NumPy's ``%`` (C's, with the dividend's sign, is ``fmod``); d/dx = 1,
+        d/dy = -floor(x / y)."""
+        return self % other
+
+    def fmod(self, other):
+        """x - trunc(x / y) y, C's ``fmod``: the sign of the dividend (``remainder``, ``%``, has the
+        divisor's); d/dx = 1, d/dy = -trunc(x / y)."""
+        return self._rounded_division(ops.Fmod, other)
+
+    def floor_divide(self, other):
+        """``self // other``: the quotient rounded down, as Python's ``//`` (integers stay integers).
+        No gradient, as PyTorch's (whose backward through it raises): the result is out of the graph,
+        as a comparison's; ``div(other, rounding_mode="floor")`` is in the graph, with gradient 0."""
+        return self // other
+
+    def _compare(self, other, op, name=None):
         other = self._lift(other)
         if other.device != self.device:  # not a Function, so apply's device check does not run
-            raise backend.device_error(op.__name__, self.device, other.device)
+            raise backend.device_error(name or op.__name__, self.device, other.device)
         return Tensor._wrap(op(self._data, other._data), self.device)
 
     def __eq__(self, other): return self._compare(other, operator.eq)
@@ -463,6 +516,47 @@ class Tensor:
     def ge(self, other):
         """self >= other (a bool tensor)."""
         return self >= other
+
+    # bitwise (bool and integer tensors) and logical (any dtype) ops: out of the graph, as comparisons
+    def _bitwise(self, other, op, name):
+        other = self._lift(other)
+        for t in (self, other):
+            if t.dtype.kind not in "biu":
+                raise TypeError(f"{name} is only defined for bool and integer tensors, got dtype {t.dtype} (as "
+                                "in PyTorch); for a mask compare first (t > 0), or use logical_and/or/xor/not")
+        return self._compare(other, op, name)
+
+    def __and__(self, other): return self._bitwise(other, operator.and_, "&")
+    def __rand__(self, other): return self._bitwise(other, operator.and_, "&")
+    def __or__(self, other): return self._bitwise(other, operator.or_, "|")
+    def __ror__(self, other): return self._bitwise(other, operator.or_, "|")
+    def __xor__(self, other): return self._bitwise(other, operator.xor, "^")
+    def __rxor__(self, other): return self._bitwise(other, operator.xor, "^")
+
+    def __invert__(self):
+        if self.dtype.kind not in "biu":
+            raise TypeError(f"~ (invert) is only defined for bool and integer tensors, got dtype {self.dtype} "
+                            "(as in PyTorch); for a mask compare first (t > 0), or use logical_not()")
+        return Tensor._wrap(~self._data, self.device)
+
+    def _truth_op(self, other, name):
+        return self._compare(other, lambda a, b: getattr(xp_of(a), name)(a, b), name)
+
+    def logical_and(self, other):
+        """Elementwise ``self and other`` of the truth values (nonzero is True) of any dtypes: a bool tensor."""
+        return self._truth_op(other, "logical_and")
+
+    def logical_or(self, other):
+        """Elementwise ``self or other`` of the truth values (nonzero is True): a bool tensor."""
+        return self._truth_op(other, "logical_or")
+
+    def logical_xor(self, other):
+        """True where exactly one of ``self`` and ``other`` is nonzero: a bool tensor."""
+        return self._truth_op(other, "logical_xor")
+
+    def logical_not(self):
+        """True where ``self`` is 0 (False): a bool tensor."""
+        return Tensor._wrap(xp_of(self._data).logical_not(self._data), self.device)
 
     # ---------------------------------------------------------------- elementwise math
     def exp(self):
@@ -503,6 +597,30 @@ class Tensor:
         """e^x - 1, accurate for tiny x."""
         return ops.Expm1.apply(self)
 
+    def sinh(self):
+        """sinh x = (e^x - e^-x) / 2; d/dx = cosh x."""
+        return ops.Sinh.apply(self)
+
+    def cosh(self):
+        """cosh x = (e^x + e^-x) / 2; d/dx = sinh x."""
+        return ops.Cosh.apply(self)
+
+    def asinh(self):
+        """The inverse of sinh, ln(x + sqrt(x^2 + 1)); d/dx = 1 / sqrt(x^2 + 1)."""
+        return ops.Asinh.apply(self)
+
+    def acosh(self):
+        """The inverse of cosh, ln(x + sqrt(x^2 - 1)): real for x >= 1 (NaN below, as PyTorch);
+        d/dx = 1 / sqrt(x^2 - 1)."""
+        return ops.Acosh.apply(self)
+
+    def atanh(self):
+        """The inverse of tanh, ln((1 + x) / (1 - x)) / 2: real for |x| <= 1 (+-inf at +-1, NaN
+        outside, as PyTorch); d/dx = 1 / (1 - x^2)."""
+        return ops.Atanh.apply(self)
+
+    arcsinh, arccosh, arctanh = asinh, acosh, atanh  # PyTorch's aliases (NumPy's names)
+
     def log2(self):
         """log2 x = ln x / ln 2."""
         return self.log() * (1 / _LN2)
@@ -520,12 +638,14 @@ class Tensor:
         return self * self
 
     def maximum(self, other):
-        """Elementwise maximum (broadcast); ties share the gradient equally."""
+        """Elementwise maximum (broadcast); ties share the gradient equally. Bools give bools
+        (logical or), as PyTorch's."""
         return self._binary(ops.Maximum, other)
 
     def minimum(self, other):
-        """Elementwise minimum, -maximum(-x, -y); ties share the gradient equally."""
-        return -(-self).maximum(-self._lift(other))
+        """Elementwise minimum (broadcast); ties share the gradient equally. Bools give bools
+        (logical and), as PyTorch's."""
+        return self._binary(ops.Minimum, other)
 
     @pytorch_kwargs(min="lo", max="hi")
     def clip(self, lo=None, hi=None):
@@ -657,11 +777,19 @@ class Tensor:
 
     @pytorch_kwargs
     def softmax(self, axis=-1):
-        return (self - self.logsumexp(axis, keepdims=True)).exp()
+        """e^x / sum(e^x) along ``axis``, stably; a 0-d tensor (axis 0 or -1, as PyTorch) gives 1."""
+        return (self - self._lse_for_softmax(axis)).exp()
 
     @pytorch_kwargs
     def log_softmax(self, axis=-1):
-        return self - self.logsumexp(axis, keepdims=True)
+        """x - logsumexp(x) along ``axis``; a 0-d tensor (axis 0 or -1, as PyTorch) gives 0."""
+        return self - self._lse_for_softmax(axis)
+
+    def _lse_for_softmax(self, axis):
+        if self.ndim == 0:  # PyTorch takes dims 0 and -1 of a 0-d tensor: one element, its own logsumexp
+            axis_arg(axis, 1)
+            return self
+        return self.logsumexp(axis, keepdims=True)
 
     # ---------------------------------------------------------------- reductions
     @pytorch_kwargs
@@ -908,6 +1036,26 @@ class Tensor:
         shape = self.shape
         return self.reshape(shape[:start] + (math.prod(shape[start:end + 1]),) + shape[end + 1:])
 
+    @pytorch_kwargs
+    def unflatten(self, axis, sizes):
+        """PyTorch's ``unflatten``: ``axis`` split into the axes of ``sizes`` (a tuple or list, their
+        product its size; one of them may be -1, inferred), the inverse of ``flatten``:
+        ``x.flatten(1).unflatten(1, x.shape[1:])`` is ``x``."""
+        axis = axis_arg(axis, self.ndim)
+        sizes = tuple(sizes) if isinstance(sizes, (tuple, list)) else None
+        if not sizes or not all(not isinstance(n, bool) and isinstance(n, numbers.Integral) for n in sizes):
+            raise TypeError(f"unflatten: sizes must be a non-empty tuple or list of ints, got {sizes!r}")
+        n = self.shape[axis]
+        known = math.prod(m for m in sizes if m != -1)
+        if sizes.count(-1) > 1 or any(m < -1 for m in sizes):
+            raise ShapeError(f"unflatten: sizes {sizes} may hold one -1 (inferred) and otherwise sizes >= 0")
+        if -1 in sizes and known and n % known == 0:
+            sizes = tuple(n // known if m == -1 else m for m in sizes)
+        if -1 in sizes or math.prod(sizes) != n:
+            raise ShapeError(f"unflatten: sizes {sizes} do not multiply up to {n}, the size of axis {axis} of "
+                             f"shape {self.shape}")
+        return self.reshape(self.shape[:axis] + sizes + self.shape[axis + 1:])
+
     def expand(self, *shape):
         """Broadcast to ``shape`` (NumPy's rules: new axes in front; a side of 1 repeats); -1
         keeps a side, as in PyTorch. No copy; the gradient is summed back."""
@@ -1087,14 +1235,14 @@ class Tensor:
         idx = backend.to_device(index._data if isinstance(index, Tensor) else index, self.device)
         if idx.dtype.kind not in "iu":
             raise TypeError(f"{op}: index must hold integers, got dtype {idx.dtype}")
-        if idx.ndim != self.ndim:
-            raise ValueError(f"{op}: index of shape {idx.shape} for a tensor of shape {self.shape}: they "
+        if idx.ndim != self.ndim:  # PyTorch: a RuntimeError; ShapeError is also the ValueError it was
+            raise ShapeError(f"{op}: index of shape {idx.shape} for a tensor of shape {self.shape}: they "
                              "need the same number of axes")
         n = self.shape[axis]
         if idx.size and (int(idx.min()) < -n or int(idx.max()) >= n):
             bad = int(idx.min()) if int(idx.min()) < -n else int(idx.max())
-            raise IndexError(f"{op}: index {bad} is out of range for axis {axis} of size {n} "
-                             f"(shape {self.shape})")
+            raise IndexBoundsError(f"{op}: index {bad} is out of range for axis {axis} of size {n} "
+                                   f"(shape {self.shape})")
         return idx % n if n else idx
 
     @pytorch_kwargs
@@ -1257,10 +1405,10 @@ class Tensor:
         """``self @ other`` with NumPy's rules (1-D operands, broadcast batch axes)."""
         x, y = self._pair(other)
         if x.ndim == 0 or y.ndim == 0:
-            raise ValueError(f"matmul: 0-d operands are not allowed (shapes {x.shape} and {y.shape})")
+            raise ShapeError(f"matmul: 0-d operands are not allowed (shapes {x.shape} and {y.shape})")
         k_y = y.shape[0] if y.ndim == 1 else y.shape[-2]
         if x.shape[-1] != k_y:
-            raise ValueError(f"matmul: shapes {x.shape} and {y.shape} do not align ({x.shape[-1]} != {k_y})")
+            raise ShapeError(f"matmul: shapes {x.shape} and {y.shape} do not align ({x.shape[-1]} != {k_y})")
         return ops.Matmul.apply(x, y)
 
     def __matmul__(self, other): return self.matmul(other)
@@ -1271,9 +1419,9 @@ class Tensor:
         vectors; ``matmul`` takes those), (n, m) @ (m, p)."""
         other = self._lift(mat2)
         if self.ndim != 2 or other.ndim != 2:
-            raise ValueError(f"mm: both operands must be matrices (2-d), got shapes {self.shape} and {other.shape}")
+            raise ShapeError(f"mm: both operands must be matrices (2-d), got shapes {self.shape} and {other.shape}")
         if self.shape[1] != other.shape[0]:
-            raise ValueError(f"mm: shapes {self.shape} and {other.shape} cannot be multiplied "
+            raise ShapeError(f"mm: shapes {self.shape} and {other.shape} cannot be multiplied "
                              f"({self.shape[1]} != {other.shape[0]})")
         return self.matmul(other)
 
@@ -1282,11 +1430,19 @@ class Tensor:
         with the same batch size b (no broadcasting; ``matmul`` broadcasts)."""
         other = self._lift(mat2)
         if self.ndim != 3 or other.ndim != 3:
-            raise ValueError(f"bmm: both operands must be 3-d batches of matrices, got shapes {self.shape} "
+            raise ShapeError(f"bmm: both operands must be 3-d batches of matrices, got shapes {self.shape} "
                              f"and {other.shape}")
         if other.shape[:2] != (self.shape[0], self.shape[2]):
-            raise ValueError(f"bmm: shapes {self.shape} and {other.shape} do not fit: the second must be "
+            raise ShapeError(f"bmm: shapes {self.shape} and {other.shape} do not fit: the second must be "
                              f"({self.shape[0]}, {self.shape[2]}, p)")
+        return self.matmul(other)
+
+    def dot(self, other):
+        """The inner product of two 1-D tensors of one length, as PyTorch's ``dot`` (a 0-d tensor);
+        other shapes are a ``ShapeError`` (``matmul`` takes those)."""
+        other = self._lift(other)
+        if self.ndim != 1 or other.ndim != 1 or self.shape != other.shape:
+            raise ShapeError(f"dot: expects two 1-d tensors of one length, got shapes {self.shape} and {other.shape}")
         return self.matmul(other)
 
     # ---------------------------------------------------------------- conversion
@@ -1464,6 +1620,11 @@ class Tensor:
     def __isub__(self, other): return self._update("-=", operator.sub, other)
     def __imul__(self, other): return self._update("*=", operator.mul, other)
     def __itruediv__(self, other): return self._update("/=", operator.truediv, other)
+    def __imod__(self, other): return self._update("%=", operator.mod, other)
+    def __ifloordiv__(self, other): return self._update("//=", operator.floordiv, other)
+    def __iand__(self, other): return self._update("&=", operator.and_, other)
+    def __ior__(self, other): return self._update("|=", operator.or_, other)
+    def __ixor__(self, other): return self._update("^=", operator.xor, other)
 
     def zero_(self):
         """Set every element to 0, in place."""
