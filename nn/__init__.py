@@ -13,9 +13,9 @@ Laid out like ``torch.nn``, one topic per file:
     linear         Linear
     activation     every activation module (ReLU, Sigmoid, ..., GELU, SiLU, ...)
     batchnorm      BatchNorm1d, BatchNorm2d
-    normalization  LayerNorm
+    normalization  LayerNorm, GroupNorm
     dropout        Dropout, Dropout2d
-    conv           Conv2d, ConvTranspose2d
+    conv           Conv1d, Conv2d, ConvTranspose2d
     pooling        MaxPool2d, AvgPool2d, AdaptiveAvgPool2d
     sparse         Embedding
     loss           the loss modules (CrossEntropyLoss, MSELoss, ...)
@@ -24,7 +24,9 @@ Laid out like ``torch.nn``, one topic per file:
     utils          gradient clipping (``nn.utils.clip_grad_norm_``)
     serialization  save, load, load_metadata (``.safetensors`` or ``.npz``, no pickle, atomic)
     regularization the lecture's L1/L2/elastic-net penalties
+    rnn            RNN, GRU, LSTM, RNNCell, GRUCell, LSTMCell
     summarize      summary, ModelSummary
+    transformer    MultiheadAttention, TransformerEncoderLayer, TransformerEncoder
 
 and, private to nn, the Functions behind them: ``_functions`` (the fused linear and loss
 Functions) and ``_conv`` (convolution and pooling: im2col/col2im and their Functions).
@@ -43,9 +45,11 @@ from . import (
     normalization,
     pooling,
     regularization,
+    rnn,
     serialization,
     sparse,
     summarize,
+    transformer,
     utils,
 )
 from .activation import (
@@ -72,7 +76,7 @@ from .activation import (
 )
 from .batchnorm import BatchNorm1d, BatchNorm2d
 from .container import Flatten, Identity, ModuleDict, ModuleList, Sequential
-from .conv import Conv2d, ConvTranspose2d
+from .conv import Conv1d, Conv2d, ConvTranspose2d
 from .dropout import Dropout, Dropout2d
 from .linear import Linear
 from .loss import (
@@ -87,17 +91,22 @@ from .loss import (
     SmoothL1Loss,
 )
 from .module import IncompatibleKeys, Module, Parameter, eval_mode, functional_call
-from .normalization import LayerNorm
+from .normalization import GroupNorm, LayerNorm
 from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 from .regularization import elastic_net_penalty, l1_penalty, l2_penalty, regularization_loss
+from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 from .serialization import load, load_metadata, save
 from .sparse import Embedding
 from .summarize import ModelSummary, summary
+from .transformer import MultiheadAttention, TransformerEncoder, TransformerEncoderLayer
 
 __all__ = [
     "CELU",
     "ELU",
     "GELU",
+    "GRU",
+    "LSTM",
+    "RNN",
     "SELU",
     "AdaptiveAvgPool2d",
     "Arctan",
@@ -107,6 +116,7 @@ __all__ = [
     "BatchNorm1d",
     "BatchNorm2d",
     "BinaryStep",
+    "Conv1d",
     "Conv2d",
     "ConvTranspose2d",
     "CrossEntropyLoss",
@@ -114,6 +124,8 @@ __all__ = [
     "Dropout2d",
     "Embedding",
     "Flatten",
+    "GRUCell",
+    "GroupNorm",
     "Hardswish",
     "Hardtanh",
     "HingeLoss",
@@ -121,6 +133,7 @@ __all__ = [
     "Identity",
     "IncompatibleKeys",
     "L1Loss",
+    "LSTMCell",
     "LayerNorm",
     "LeakyReLU",
     "Linear",
@@ -132,9 +145,11 @@ __all__ = [
     "Module",
     "ModuleDict",
     "ModuleList",
+    "MultiheadAttention",
     "NLLLoss",
     "PReLU",
     "Parameter",
+    "RNNCell",
     "ReLU",
     "ReLU6",
     "Sequential",
@@ -145,6 +160,8 @@ __all__ = [
     "Softplus",
     "Softsign",
     "Tanh",
+    "TransformerEncoder",
+    "TransformerEncoderLayer",
     "activation",
     "batchnorm",
     "container",
@@ -166,10 +183,12 @@ __all__ = [
     "pooling",
     "regularization",
     "regularization_loss",
+    "rnn",
     "save",
     "serialization",
     "sparse",
     "summarize",
     "summary",
+    "transformer",
     "utils",
 ]

@@ -1,5 +1,5 @@
-"""Conv2d and ConvTranspose2d, the 2-D convolution layers on (N, C, H, W) images
-(``nn.functional.conv2d``, ``nn.functional.conv_transpose2d``)."""
+"""Conv2d and ConvTranspose2d, the 2-D convolution layers on (N, C, H, W) images, and Conv1d on
+(N, C, L) sequences (``nn.functional.conv2d``, ``conv_transpose2d``, ``conv1d``)."""
 from __future__ import annotations
 
 from tinygrad_lite import factory
@@ -7,6 +7,7 @@ from tinygrad_lite.checks import check_choice, check_int
 from tinygrad_lite.tensor import Tensor
 
 from . import _conv, init
+from . import functional as F
 from .module import Module, Parameter
 
 
@@ -108,3 +109,50 @@ class ConvTranspose2d(Module):
         return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}, "
                 f"padding={self.padding}, output_padding={self.output_padding}, dilation={self.dilation}, "
                 f"groups={self.groups}, bias={self.bias is not None}")
+
+
+class Conv1d(Module):
+    """1-D convolution of (N, C, L) sequences (see ``nn.functional.conv1d`` for the equation and
+    the arguments), PyTorch's ``Conv1d``: for WaveNet-style dilated and causal (left-padded)
+    convolutions.
+
+    ``weight`` has shape (out_channels, in_channels / groups, kernel_size), ``bias``
+    (out_channels,). Default init (PyTorch's): U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for both,
+    fan_in = in_channels / groups * kernel_size.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, dilation=1,
+                 groups: int = 1, bias: bool = True, padding_mode: str = "zeros", device: str | None = None,
+                 dtype=None) -> None:
+        super().__init__()
+        name = "Conv1d"
+        check_int(name, "in_channels", in_channels)
+        check_int(name, "out_channels", out_channels)
+        groups = check_int(name, "groups", groups)
+        check_choice(name, "padding_mode", padding_mode, ("zeros",))
+        if in_channels % groups or out_channels % groups:
+            raise ValueError(f"Conv1d: groups={groups} must divide in_channels={in_channels} and "
+                             f"out_channels={out_channels}")
+        k = check_int(name, "kernel_size", F._single(name, "kernel_size", kernel_size))
+        stride = check_int(name, "stride", F._single(name, "stride", stride))
+        dilation = check_int(name, "dilation", F._single(name, "dilation", dilation))
+        padding = F._single(name, "padding", padding)
+        _conv.padding_of(name, padding if isinstance(padding, str) else (0, padding), (1, k), (1, stride),
+                         (1, dilation))
+        self.in_channels, self.out_channels, self.kernel_size = in_channels, out_channels, (k,)
+        self.stride, self.dilation, self.groups, self.padding_mode = (stride,), (dilation,), groups, padding_mode
+        self.padding = padding if isinstance(padding, str) else (padding,)
+        self.weight = Parameter(factory.zeros((out_channels, in_channels // groups, k), dtype=dtype, device=device))
+        self.bias = Parameter(factory.zeros(out_channels, dtype=dtype, device=device)) if bias else None
+        init.pytorch_default_(self.weight, self.bias)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if not isinstance(x, Tensor) or x.ndim != 3 or x.shape[1] != self.in_channels:
+            got = x.shape if isinstance(x, Tensor) else type(x).__name__
+            raise ValueError(f"Conv1d: expected input of shape (N, {self.in_channels}, L), got {got}")
+        return F.conv1d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+
+    def extra_repr(self) -> str:
+        return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}, "
+                f"padding={self.padding!r}, dilation={self.dilation}, groups={self.groups}, "
+                f"bias={self.bias is not None}")

@@ -31,7 +31,7 @@ import numbers
 
 import numpy as np  # shape arithmetic only: arrays come from the backend
 
-from tinygrad_lite import backend
+from tinygrad_lite import autograd, backend
 from tinygrad_lite.backend import xp_of
 from tinygrad_lite.checks import (
     check_choice,
@@ -228,6 +228,36 @@ def layer_norm(x: Tensor, normalized_shape, weight: Tensor | None = None, bias: 
     if weight is not None:
         out = out * weight
     return out if bias is None else out + bias
+
+
+def group_norm(x: Tensor, num_groups: int, weight: Tensor | None = None, bias: Tensor | None = None,
+               eps: float = 1e-5) -> Tensor:
+    """Group normalization of (N, C, *) input, PyTorch's ``F.group_norm``: the C channels are split
+    into ``num_groups`` groups of C / num_groups consecutive channels, and each sample's group is
+    normalized over its channels and positions,
+
+        y = (x - mean) / sqrt(var + eps) * weight[c] + bias[c]
+
+    with mean and biased variance per (sample, group); ``weight`` and ``bias`` (C,) are optional.
+    """
+    num_groups = check_int("group_norm", "num_groups", num_groups)
+    eps = check_real("group_norm", "eps", eps, 0.0, low_open=True)
+    if not isinstance(x, Tensor):
+        raise TypeError(f"group_norm: the input must be a Tensor, got {type(x).__name__}")
+    if x.ndim < 2 or x.shape[1] % num_groups:
+        raise ValueError(f"group_norm: expected input of shape (N, C, *) with C divisible by num_groups="
+                         f"{num_groups}, got {x.shape}")
+    c = x.shape[1]
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and tuple(t.shape) != (c,):
+            raise ValueError(f"group_norm: expected {name} of shape ({c},), got {t.shape}")
+    grouped = x.reshape(x.shape[0], num_groups, c // num_groups * int(np.prod(x.shape[2:], dtype=np.int64)))
+    d = grouped - grouped.mean(2, keepdims=True)
+    out = (d / ((d * d).mean(2, keepdims=True) + eps).sqrt()).reshape(x.shape)
+    per_channel = (c,) + (1,) * (x.ndim - 2)
+    if weight is not None:
+        out = out * weight.reshape(per_channel)
+    return out if bias is None else out + bias.reshape(per_channel)
 
 
 # ---------------------------------------------------------------- dropout
@@ -458,12 +488,31 @@ def _padding_idx(owner: str, padding_idx, num_embeddings: int) -> int | None:
     return p % num_embeddings
 
 
-def embedding(indices, weight: Tensor, padding_idx: int | None = None) -> Tensor:
+def _embedding_renorm(weight: Tensor, idx, max_norm: float, norm_type: float) -> None:
+    """PyTorch's ``embedding_renorm_``: each distinct looked-up row whose ``norm_type``-norm exceeds
+    ``max_norm`` is scaled in place, out of the graph, by max_norm / (norm + 1e-7)."""
+    w = weight._data
+    xp = xp_of(w)
+    rows = xp.unique(idx.reshape(-1))
+    picked = w[rows]
+    if norm_type == float("inf"):
+        norms = abs(picked).max(axis=1)
+    else:
+        norms = (abs(picked) ** norm_type).sum(axis=1) ** (1.0 / norm_type)
+    scale = xp.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0).astype(w.dtype)
+    w[rows] = picked * scale[:, None]
+    autograd.mark_written(w)
+
+
+def embedding(indices, weight: Tensor, padding_idx: int | None = None, max_norm: float | None = None,
+              norm_type: float = 2.0) -> Tensor:
     """Rows of ``weight`` (num_embeddings, embedding_dim) picked by the integer ``indices`` (any
     shape): out[..., :] = weight[indices[...], :], of shape indices.shape + (embedding_dim,).
 
     The gradient of a row is the sum over the positions that picked it. Row ``padding_idx``
-    (if given) is looked up as it is but receives no gradient, as PyTorch's.
+    (if given) is looked up as it is but receives no gradient, as PyTorch's. With ``max_norm``,
+    as PyTorch's, each looked-up row whose ``norm_type``-norm exceeds it is first rescaled in
+    place (out of the graph) to norm max_norm: ``weight`` itself changes.
     """
     if not isinstance(weight, Tensor) or weight.ndim != 2:
         got = weight.shape if isinstance(weight, Tensor) else type(weight).__name__
@@ -481,6 +530,11 @@ def embedding(indices, weight: Tensor, padding_idx: int | None = None) -> Tensor
         if lo < 0 or hi >= n:
             raise ValueError(f"embedding: index {lo if lo < 0 else hi} is out of range for {n} embeddings "
                              f"(valid: 0..{n - 1})")
+    if max_norm is not None:
+        max_norm = check_real("embedding", "max_norm", max_norm, 0.0)
+        norm_type = check_real("embedding", "norm_type", norm_type, 0.0, low_open=True, finite=False)
+        if idx.size:
+            _embedding_renorm(weight, idx, max_norm, norm_type)
     out = weight[idx]
     if padding_idx is not None:
         padding_idx = _padding_idx("embedding", padding_idx, n)

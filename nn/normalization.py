@@ -1,13 +1,13 @@
-"""Layer normalization (per sample, over the trailing axes), PyTorch's ``LayerNorm``
-(``nn.functional.layer_norm``).
+"""Layer and group normalization (per sample), PyTorch's ``LayerNorm`` and ``GroupNorm``
+(``nn.functional.layer_norm``, ``nn.functional.group_norm``).
 
-Unlike batch normalization it has no running statistics and no train/eval difference: each
-sample is normalized by its own mean and variance, so it works for a batch of one.
+Unlike batch normalization they have no running statistics and no train/eval difference: each
+sample is normalized by its own mean and variance, so they work for a batch of one.
 """
 from __future__ import annotations
 
 from tinygrad_lite import factory
-from tinygrad_lite.checks import check_real
+from tinygrad_lite.checks import check_int, check_real
 from tinygrad_lite.tensor import Tensor
 
 from . import functional as F
@@ -52,3 +52,41 @@ class LayerNorm(Module):
     def extra_repr(self) -> str:
         return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
 
+
+
+class GroupNorm(Module):
+    """Group normalization, PyTorch's ``GroupNorm``: the ``num_channels`` channels of (N, C, *)
+    input are split into ``num_groups`` groups, each normalized per sample over its channels and
+    positions (``nn.functional.group_norm``):
+
+        y = (x - E[x]) / sqrt(Var[x] + eps) * weight + bias
+
+    ``weight`` (init 1) and ``bias`` (init 0) have shape (num_channels,) when ``affine``; they
+    are not regularized. No running statistics: the same in training and eval, for any batch size.
+    """
+
+    _non_weights = frozenset({"weight", "bias"})
+
+    def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5, affine: bool = True,
+                 device: str | None = None, dtype=None) -> None:
+        super().__init__()
+        self.num_groups = check_int("GroupNorm", "num_groups", num_groups)
+        self.num_channels = check_int("GroupNorm", "num_channels", num_channels)
+        if num_channels % num_groups:
+            raise ValueError(f"GroupNorm: num_channels={num_channels} must be divisible by num_groups={num_groups}")
+        self.eps = check_real("GroupNorm", "eps", eps, 0.0, low_open=True)
+        self.affine = bool(affine)
+        if affine:
+            self.weight = Parameter(factory.ones(num_channels, dtype=dtype, device=device))
+            self.bias = Parameter(factory.zeros(num_channels, dtype=dtype, device=device))
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if isinstance(x, Tensor) and (x.ndim < 2 or x.shape[1] != self.num_channels):
+            raise ValueError(f"GroupNorm: expected input of shape (N, {self.num_channels}, *), got {x.shape}")
+        return F.group_norm(x, self.num_groups, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"

@@ -106,12 +106,15 @@ PUBLIC = {
         HingeLoss HuberLoss Identity IncompatibleKeys L1Loss LayerNorm LeakyReLU Linear LogSoftmax MSELoss
         MaxPool2d Mish ModelSummary Module ModuleDict ModuleList NLLLoss PReLU Parameter ReLU ReLU6 SELU
         Sequential SiLU Sigmoid SmoothL1Loss Softmax Softplus Softsign Tanh elastic_net_penalty eval_mode
+        MultiheadAttention TransformerEncoderLayer TransformerEncoder
+        RNN GRU LSTM RNNCell GRUCell LSTMCell
+        Conv1d GroupNorm
         functional functional_call init l1_penalty l2_penalty load regularization_loss save summary utils""",
     "tinygrad_lite.nn.functional": """adaptive_avg_pool2d arctan avg_pool2d batch_norm binary_cross_entropy
         binary_cross_entropy_with_logits binary_step celu conv2d cross_entropy dropout dropout2d elu embedding
         gelu hardswish hardtanh hinge_loss huber_loss l1_loss layer_norm leaky_relu linear log_softmax
         max_pool2d mish mse_loss nll_loss prelu relu relu6 selu sigmoid silu smooth_l1_loss softmax softplus
-        softsign tanh conv1d one_hot pad conv_transpose2d scaled_dot_product_attention""",
+        softsign tanh conv1d one_hot pad conv_transpose2d scaled_dot_product_attention group_norm""",
     "tinygrad_lite.nn.init": """calculate_gain constant_ fans kaiming_normal_ kaiming_uniform_ normal_ ones_
         pytorch_default_ small_normal_ uniform_ xavier_normal_ xavier_uniform_ zeros_""",
     "tinygrad_lite.nn.utils": "clip_grad_norm_ clip_grad_value_",

@@ -288,3 +288,27 @@ def test_an_mlp_with_each_activation_trains(device):
             opt.step()
             losses.append(loss.item())
         assert losses[-1] < 0.7 * losses[0], name
+
+
+def test_gelu_both_forms_and_the_gpt_cube_as_pytorch():
+    torch = pytest.importorskip("torch")
+    x = np.linspace(-8, 8, 161)
+    # atol: for x << 0 PyTorch's 0.5 x (1 + tanh u) cancels to ~0 where ours (x sigmoid(2u)) keeps the tail
+    for approximate in ("none", "tanh"):
+        tx, ox = torch.tensor(x, requires_grad=True), tl.Tensor(x, requires_grad=True)
+        ty, oy = torch.nn.GELU(approximate=approximate)(tx), nn.GELU(approximate=approximate)(ox)
+        ty.sum().backward()
+        oy.sum().backward()
+        np.testing.assert_allclose(oy.numpy(), ty.detach().numpy(), rtol=1e-12, atol=1e-10)
+        np.testing.assert_allclose(ox.grad.numpy(), tx.grad.numpy(), rtol=1e-12, atol=1e-10)
+
+    def gpt_gelu(lib, t):  # the tanh-GELU as GPT code writes it, with x ** 3.0
+        return 0.5 * t * (1.0 + lib.tanh(math.sqrt(2.0 / math.pi) * (t + 0.044715 * t ** 3.0)))
+
+    tx, ox = torch.tensor(x, requires_grad=True), tl.Tensor(x, requires_grad=True)
+    gpt_gelu(torch, tx).sum().backward()
+    out = gpt_gelu(tl.Tensor, ox)
+    out.sum().backward()
+    np.testing.assert_allclose(out.numpy(), torch.nn.functional.gelu(torch.tensor(x), approximate="tanh").numpy(),
+                               rtol=1e-12, atol=1e-10)
+    np.testing.assert_allclose(ox.grad.numpy(), tx.grad.numpy(), rtol=1e-12, atol=1e-10)

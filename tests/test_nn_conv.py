@@ -265,3 +265,96 @@ BAD = [
 def test_bad_input_names_the_layer_the_shapes_and_the_rule(call, error, pattern):
     with pytest.raises(error, match=pattern):
         call()
+
+
+# ---------------------------------------------------------------- Conv1d
+def conv1d_ref(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
+    """PyTorch's formula, by loops: out[n, o, t] = b[o] + sum_{c in o's group, i} w[o, c', i] x_pad[n, c, t s + i d]."""
+    n, _, length = x.shape
+    o, cg, k = w.shape
+    xp = np.pad(x, ((0, 0), (0, 0), (padding, padding)))
+    ol = (length + 2 * padding - dilation * (k - 1) - 1) // stride + 1
+    out = np.zeros((n, o, ol))
+    per_group = o // groups
+    for oc in range(o):
+        g = oc // per_group
+        for t in range(ol):
+            for ci in range(cg):
+                for i in range(k):
+                    out[:, oc, t] += w[oc, ci, i] * xp[:, g * cg + ci, t * stride + i * dilation]
+        if b is not None:
+            out[:, oc] += b[oc]
+    return out
+
+
+CONV1D_CASES = [
+    {"in_channels": 3, "out_channels": 4, "kernel_size": 3},
+    {"in_channels": 2, "out_channels": 4, "kernel_size": 2, "stride": 2, "padding": 1, "bias": False},
+    {"in_channels": 4, "out_channels": 6, "kernel_size": 3, "dilation": 2, "groups": 2, "padding": 2},
+    {"in_channels": 2, "out_channels": 2, "kernel_size": (2,), "stride": (3,), "dilation": (3,), "padding": (1,)},
+]
+
+
+@pytest.mark.parametrize("case", CONV1D_CASES)
+def test_conv1d_layer_matches_the_loops(device, case):
+    tl.manual_seed(2)
+    layer = nn.Conv1d(**case, dtype="float64", device=device)
+    k = layer.kernel_size[0]
+    assert layer.weight.shape == (case["out_channels"], case["in_channels"] // case.get("groups", 1), k)
+    assert (layer.bias is None) == (case.get("bias", True) is False)
+    x = np.random.default_rng(1).normal(size=(2, case["in_channels"], 9))
+    one = lambda v: v[0] if isinstance(v, tuple) else v
+    expected = conv1d_ref(x, layer.weight.numpy(), None if layer.bias is None else layer.bias.numpy(),
+                          one(case.get("stride", 1)), one(case.get("padding", 0)), one(case.get("dilation", 1)),
+                          case.get("groups", 1))
+    np.testing.assert_allclose(layer(tl.Tensor(x, device=device)).numpy(), expected, rtol=1e-10, atol=1e-12)
+    assert module_gradcheck(layer, tl.Tensor(x[:, :, :6], device=device, requires_grad=True))
+
+
+def test_conv1d_init_same_padding_causal_and_errors(device):
+    tl.manual_seed(0)
+    layer = nn.Conv1d(8, 16, 5, device=device)
+    bound = 1 / math.sqrt(8 * 5)  # PyTorch's default: U(-1/sqrt(fan_in), 1/sqrt(fan_in))
+    w = layer.weight.numpy()
+    assert w.dtype == np.float32 and abs(w).max() <= bound and abs(w).max() > 0.9 * bound
+    assert abs(layer.bias.numpy()).max() <= bound
+    assert sorted(layer.state_dict()) == ["bias", "weight"]
+    assert repr(layer).startswith("Conv1d(8, 16, kernel_size=(5,), stride=(1,)")
+    x = tl.randn(2, 8, 11, device=device)
+    assert nn.Conv1d(8, 4, 4, padding="same", device=device)(x).shape == (2, 4, 11)
+    causal = nn.Conv1d(8, 4, 3, dilation=2, device=device)  # WaveNet: pad (k - 1) d on the left only
+    y = causal(F.pad(x, (4, 0)))
+    assert y.shape == (2, 4, 11)
+    x2 = x.numpy().copy()
+    x2[:, :, 6:] += 1.0  # a change in the future does not move the past
+    np.testing.assert_allclose(causal(F.pad(tl.Tensor(x2, device=device), (4, 0))).numpy()[:, :, :6],
+                               y.numpy()[:, :, :6], rtol=1e-6)
+    with pytest.raises(ValueError, match="groups=2 must divide in_channels=3"):
+        nn.Conv1d(3, 4, 2, groups=2)
+    with pytest.raises(ValueError, match=r"expected input of shape \(N, 8, L\)"):
+        layer(tl.zeros(2, 3, 10))
+    with pytest.raises(ValueError, match="padding='same' needs stride 1"):
+        nn.Conv1d(2, 2, 3, stride=2, padding="same")
+    with pytest.raises(ValueError, match="kernel_size must be an int or a 1-tuple"):
+        nn.Conv1d(2, 2, (3, 3))
+
+
+def test_conv1d_as_pytorch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((2, 4, 10))
+    for kw in ({}, {"stride": 2, "padding": 1}, {"dilation": 2, "groups": 2, "padding": "same"}):
+        torch.manual_seed(0)
+        theirs = torch.nn.Conv1d(4, 6, 3, **kw).double()
+        ours = nn.Conv1d(4, 6, 3, **kw).double()
+        state = {name: t.detach().numpy() for name, t in theirs.state_dict().items()}
+        assert {n: v.shape for n, v in ours.state_dict().items()} == {n: v.shape for n, v in state.items()}
+        ours.load_state_dict({name: tl.Tensor(v) for name, v in state.items()})
+        tx, ox = torch.tensor(x, requires_grad=True), tl.Tensor(x, requires_grad=True)
+        ty, oy = theirs(tx), ours(ox)
+        np.testing.assert_allclose(oy.numpy(), ty.detach().numpy(), rtol=1e-10, atol=1e-12)
+        g = rng.standard_normal(oy.shape)
+        ty.backward(torch.tensor(g))
+        (oy * tl.Tensor(g)).sum().backward()
+        np.testing.assert_allclose(ox.grad.numpy(), tx.grad.numpy(), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(ours.weight.grad.numpy(), theirs.weight.grad.numpy(), rtol=1e-10, atol=1e-12)

@@ -774,6 +774,11 @@ OPS = [
     Op("rdiv_scalar", lambda x, c: c / x, lambda x, c: c / x, with_scalar(DENOM, REAL)),
     Op("pow_scalar", lambda x, c: x**c, lambda x, c: np.power(x, c), with_scalar(POS, REAL)),
     Op("pow_int", lambda x, c: x**c, lambda x, c: np.power(x, c), unary(c=st.sampled_from([2, 3]))),
+    # integer-valued float exponents (x ** 3.0 of tanh-GELU) take the multiplication path; negative bases
+    Op("pow_int_float", lambda x, c: x**c, lambda x, c: np.power(x, c),
+       unary(c=st.sampled_from([0.0, 1.0, 2.0, 3.0, 4.0, np.float32(3.0)]))),
+    Op("pow_neg_int_float", lambda x, c: x**c, lambda x, c: np.power(x, c),
+       unary(DENOM, c=st.sampled_from([-1.0, -2.0, -3.0, -4.0]))),
     Op("rpow_scalar", lambda x, c: c**x, lambda x, c: np.power(c, x), with_scalar(REAL, POS)),
     # host arrays keep their dtype (float64 here), as NumPy and PyTorch promote; gradients do not
     Op("rsub_host_array", lambda x, c: c - x, lambda x, c: c - x, with_scalar(host_array=True), casts=True),

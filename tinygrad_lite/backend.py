@@ -225,14 +225,49 @@ def to_device(array, device: str, dtype=None, copy: bool = False):
     return xp.array(array, dtype=dtype, copy=True) if copy else xp.asarray(array, dtype=dtype)
 
 
+# up to this many rows, the one-hot product beats sorting (measured: a one-hot (V, N) @ (N, d)
+# costs ~V N d, the sort and segment sums ~N d log N with a larger constant; they cross near V ~ 100)
+_ONE_HOT_MAX_ROWS = 96
+
+
 def scatter_add(target, index, values) -> None:
     """``target[index] += values`` with repeated indices accumulated, in place."""
     if device_of(target) == "cuda":
         import cupyx
 
         cupyx.scatter_add(target, index, values)
+    elif (not isinstance(index, tuple) and getattr(index, "dtype", None) is not None and index.dtype.kind in "iu"
+          and target.ndim and target.dtype.kind == "f" and target.flags.c_contiguous
+          and values.dtype.kind == "f" and values.shape == index.shape + target.shape[1:]):
+        _scatter_add_rows(_host(target), _host(index), _host(values))
     else:
         np.add.at(target, index, values)
+
+
+def _scatter_add_rows(target, index, values) -> None:
+    """``np.add.at(target, index, values)`` for an integer array picking rows of a float ``target``
+    (the gradient of an embedding lookup), without ``np.add.at``'s per-element loop: a one-hot
+    matrix product for few rows, else a stable sort and one segment sum per distinct row (which
+    adds in ``np.add.at``'s order)."""
+    rows = target.shape[0]
+    idx = index.reshape(-1)
+    if not idx.size:
+        return
+    idx = np.where(idx < 0, idx + rows, idx)
+    flat = target.reshape(rows, -1)  # a view: target is contiguous
+    grad = values.reshape(idx.size, -1)
+    if rows <= _ONE_HOT_MAX_ROWS:
+        one_hot = np.zeros((rows, idx.size), dtype=grad.dtype)
+        one_hot[idx, np.arange(idx.size)] = 1
+        summed = one_hot @ grad
+        if summed.dtype != flat.dtype:
+            summed = summed.astype(flat.dtype)
+        flat += summed
+    else:
+        order = np.argsort(idx, kind="stable")
+        ordered = idx[order]
+        starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
+        flat[ordered[starts]] += np.add.reduceat(grad[order], starts, axis=0)
 
 
 # ---------------------------------------------------------------- random numbers

@@ -125,6 +125,33 @@ class Pow(Function):
         return gx, gy
 
 
+def _int_power(x, n: int):
+    """x ** n for an integer n != 0 by repeated multiplication (squaring), 1 / x ** -n for n < 0."""
+    m, result, base = abs(n), None, x
+    while m:
+        if m & 1:
+            result = base if result is None else result * base
+        m >>= 1
+        if m:
+            base = base * base
+    return 1 / result if n < 0 else result
+
+
+class IntPow(Function):
+    """x ** n for a Python integer n (``x ** 3.0`` too): by multiplication, which is far faster
+    than ``pow``; d/dx = n x^(n-1), likewise by multiplication (0 for n = 0)."""
+
+    def forward(self, x, n):
+        self.x, self.n = x, n
+        return xp_of(x).ones_like(x) if n == 0 else _int_power(x, n)
+
+    def backward(self, grad):
+        n = self.n
+        if n == 0:
+            return xp_of(grad).zeros_like(grad)
+        return grad * n if n == 1 else grad * (n * _int_power(self.x, n - 1))
+
+
 class Neg(Function):
     """-x."""
 
@@ -546,7 +573,7 @@ class GELUTanh(Function):
     def forward(self, x):
         xp = xp_of(x)
         self.x, self.xc = x, xp.clip(x, -1e4, 1e4)
-        self.s = _sigmoid(xp, 2 * _GELU_C * (self.xc + 0.044715 * self.xc ** 3))
+        self.s = _sigmoid(xp, 2 * _GELU_C * (self.xc + 0.044715 * (self.xc * self.xc * self.xc)))  # not ** 3: slow
         return x * self.s
 
     def backward(self, grad):

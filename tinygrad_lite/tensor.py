@@ -406,7 +406,13 @@ class Tensor:
     def __rmul__(self, other): return self._binary(ops.Mul, other, True)
     def __truediv__(self, other): return self._binary(ops.Div, other, int_division=True)
     def __rtruediv__(self, other): return self._binary(ops.Div, other, True, int_division=True)
-    def __pow__(self, other): return self._binary(ops.Pow, other)
+    def __pow__(self, other):
+        # a small integer-valued Python exponent (x ** 3.0 of tanh-GELU): by multiplication, ~100x faster
+        if (isinstance(other, (int, float, np.integer, np.floating)) and not isinstance(other, bool)
+                and is_float(self.dtype) and float(other).is_integer() and abs(other) <= 4):
+            return ops.IntPow.apply(self, n=int(other))
+        return self._binary(ops.Pow, other)
+
     def __rpow__(self, other): return self._binary(ops.Pow, other, True)
     def __mod__(self, other): return self._rounded_division(ops.Remainder, other)
     def __rmod__(self, other): return self._rounded_division(ops.Remainder, other, True)
