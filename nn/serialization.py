@@ -13,7 +13,9 @@ A damaged, truncated or foreign file raises ValueError naming the file and what 
   (``tinygrad_lite.dtypes``), ``format: pt`` (what Hugging Face tools look for: the tensors
   are in PyTorch's layout) and any string-to-string ``metadata`` the caller passes
   (``load_metadata`` reads it back). float16/32/64, the integer types and bool are kept;
-  bfloat16 and float8 files are refused by name (NumPy has no such dtype).
+  bfloat16 and float8 files are refused by name (NumPy has no such dtype). The format has no
+  checksum: a truncated or malformed file is named, a flipped bit in the data is not (the
+  ``.npz`` archive's CRC catches that).
 - ``.npz`` (any other name): what ``numpy.savez`` writes (one ``<key>.npy`` entry per key),
   so ``numpy.load`` reads it too. ``load`` reads the zip entries itself and strips exactly one
   ``.npy``: ``numpy.load`` looks names up with and without the suffix, so a key ``"a.npy"``
