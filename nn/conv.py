@@ -11,6 +11,17 @@ from . import functional as F
 from .module import Module, Parameter
 
 
+def _check_channels(name: str, in_channels: int, out_channels: int, groups: int, padding_mode: str = "zeros") -> int:
+    """The argument checks every convolution layer shares; returns ``groups`` as an int."""
+    check_int(name, "in_channels", in_channels)
+    check_int(name, "out_channels", out_channels)
+    groups = check_int(name, "groups", groups)
+    check_choice(name, "padding_mode", padding_mode, ("zeros",))  # the only mode implemented
+    if in_channels % groups or out_channels % groups:
+        raise ValueError(f"{name}: groups={groups} must divide in_channels={in_channels} and "
+                         f"out_channels={out_channels}")
+    return groups
+
 class Conv2d(Module):
     """2-D convolution (see ``nn.functional.conv2d`` for the equation and the arguments).
 
@@ -23,12 +34,7 @@ class Conv2d(Module):
                  groups: int = 1, bias: bool = True, device: str | None = None, dtype=None) -> None:
         super().__init__()
         name = "Conv2d"
-        check_int(name, "in_channels", in_channels)
-        check_int(name, "out_channels", out_channels)
-        groups = check_int(name, "groups", groups)
-        if in_channels % groups or out_channels % groups:
-            raise ValueError(f"Conv2d: groups={groups} must divide in_channels={in_channels} and "
-                             f"out_channels={out_channels}")
+        groups = _check_channels(name, in_channels, out_channels, groups)
         kh, kw = _conv.pair(name, "kernel_size", kernel_size, 1)
         self.in_channels, self.out_channels, self.kernel_size = in_channels, out_channels, (kh, kw)
         self.stride, self.padding, self.dilation, self.groups = stride, padding, dilation, groups
@@ -65,13 +71,7 @@ class ConvTranspose2d(Module):
                  device: str | None = None, dtype=None) -> None:
         super().__init__()
         name = "ConvTranspose2d"
-        check_int(name, "in_channels", in_channels)
-        check_int(name, "out_channels", out_channels)
-        groups = check_int(name, "groups", groups)
-        check_choice(name, "padding_mode", padding_mode, ("zeros",))
-        if in_channels % groups or out_channels % groups:
-            raise ValueError(f"ConvTranspose2d: groups={groups} must divide in_channels={in_channels} and "
-                             f"out_channels={out_channels}")
+        groups = _check_channels(name, in_channels, out_channels, groups, padding_mode)
         kh, kw = _conv.pair(name, "kernel_size", kernel_size, 1)
         self.stride, self.dilation = _conv.pair(name, "stride", stride, 1), _conv.pair(name, "dilation", dilation, 1)
         self.padding = _conv.pair(name, "padding", padding, 0)
@@ -126,13 +126,7 @@ class Conv1d(Module):
                  dtype=None) -> None:
         super().__init__()
         name = "Conv1d"
-        check_int(name, "in_channels", in_channels)
-        check_int(name, "out_channels", out_channels)
-        groups = check_int(name, "groups", groups)
-        check_choice(name, "padding_mode", padding_mode, ("zeros",))
-        if in_channels % groups or out_channels % groups:
-            raise ValueError(f"Conv1d: groups={groups} must divide in_channels={in_channels} and "
-                             f"out_channels={out_channels}")
+        groups = _check_channels(name, in_channels, out_channels, groups, padding_mode)
         k = check_int(name, "kernel_size", F._single(name, "kernel_size", kernel_size))
         stride = check_int(name, "stride", F._single(name, "stride", stride))
         dilation = check_int(name, "dilation", F._single(name, "dilation", dilation))
