@@ -9,7 +9,8 @@ from tinygrad_lite.checks import check_int, check_probability, check_real
 from tinygrad_lite.tensor import Tensor
 
 from . import functional as F
-from .module import Module, Parameter
+from .module import Module
+from .normalization import add_affine_parameters
 
 
 class _BatchNorm(Module):
@@ -28,12 +29,7 @@ class _BatchNorm(Module):
             check_probability(name, "momentum", momentum)
         check_real(name, "eps", eps, 0.0, low_open=True)
         self.num_features, self.eps, self.momentum, self.affine = num_features, eps, momentum, affine
-        if affine:
-            self.weight = Parameter(factory.ones(num_features, dtype=dtype, device=device))
-            self.bias = Parameter(factory.zeros(num_features, dtype=dtype, device=device))
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        add_affine_parameters(self, num_features, affine, dtype, device)
         self.register_buffer("running_mean", factory.zeros(num_features, dtype=dtype, device=device))
         self.register_buffer("running_var", factory.ones(num_features, dtype=dtype, device=device))
         self.register_buffer("num_batches_tracked", factory.full((), 0, dtype="int64", device=device))

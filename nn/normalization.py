@@ -15,6 +15,17 @@ from .functional import _normalized_shape
 from .module import Module, Parameter
 
 
+def add_affine_parameters(module: Module, size: int, affine: bool, dtype, device) -> None:
+    """A normalization layer's learned scale and shift per feature (the lecture's gamma and
+    beta): ``weight`` (init 1) and ``bias`` (init 0) of shape (size,) when ``affine``, else both
+    registered as None (as PyTorch's layers show them)."""
+    if affine:
+        module.weight = Parameter(factory.ones(size, dtype=dtype, device=device))
+        module.bias = Parameter(factory.zeros(size, dtype=dtype, device=device))
+    else:
+        module.register_parameter("weight", None)
+        module.register_parameter("bias", None)
+
 class LayerNorm(Module):
     """Layer normalization over the trailing ``normalized_shape`` axes, PyTorch's ``LayerNorm``:
 
@@ -76,12 +87,7 @@ class GroupNorm(Module):
             raise ValueError(f"GroupNorm: num_channels={num_channels} must be divisible by num_groups={num_groups}")
         self.eps = check_real("GroupNorm", "eps", eps, 0.0, low_open=True)
         self.affine = bool(affine)
-        if affine:
-            self.weight = Parameter(factory.ones(num_channels, dtype=dtype, device=device))
-            self.bias = Parameter(factory.zeros(num_channels, dtype=dtype, device=device))
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        add_affine_parameters(self, num_channels, affine, dtype, device)
 
     def forward(self, x: Tensor) -> Tensor:
         if isinstance(x, Tensor) and (x.ndim < 2 or x.shape[1] != self.num_channels):
