@@ -126,11 +126,12 @@ PUBLIC = {
         OverfitCheck activation_statistics check_initial_loss confusion_matrix count_correct diagnose evaluate
         expected_initial_loss fit gradient_norms load_checkpoint lr_find moving_average overfit_small_subset
         per_class_accuracy plot_activation_statistics plot_confusion_matrix plot_first_layer_weights
-        plot_gradient_norms plot_history read_png_data save_checkpoint weight_grid""",
+        plot_gradient_norms plot_history read_png_data save_checkpoint weight_grid generate sample_next""",
     "tinygrad_lite.data": """Compose DATASETS DataLoader DatasetNotFoundError PCAWhiten PerChannelMean
         ShardedLoader Split Standardize Transform ZeroCenter cache_dir download_file find_dataset load_dataset
         load_digits load_fashion_mnist load_mnist parse_idx read_idx read_idx_pair sample_batch search_dirs
-        sha256_of stratified_order""",
+        sha256_of stratified_order CharVocab WordSplit context_windows load_names load_text sample_blocks
+        split_text""",
     "tinygrad_lite.hparam": """Choice LogUniform SearchResult Space Trial Uniform border_warnings format_trial
         grid_points grid_search narrow random_search run_trials trial_streams widen""",
     "tinygrad_lite.distributed": """Communicator DEFAULT_TIMEOUT DataParallel DistributedError ShardedLoader

@@ -12,7 +12,7 @@ need matplotlib (imported on use).
 
 Modules: ``loop`` (fit), ``evaluation`` (evaluate and the helpers the others share), ``history``,
 ``checkpoint``, ``callbacks``, ``babysit`` (the lecture's sanity checks), ``diagnostics``,
-``lr_finder``, ``plots``.
+``lr_finder``, ``plots``, ``generate`` (sampling from a language model).
 """
 from .babysit import (
     Finding,
@@ -34,6 +34,7 @@ from .diagnostics import (
     per_class_accuracy,
 )
 from .evaluation import count_correct, evaluate
+from .generate import generate, sample_next
 from .history import History
 from .loop import NonFiniteLossError, fit
 from .lr_finder import LRFindResult, lr_find
@@ -52,8 +53,8 @@ __all__ = [
     "ActivationMonitor", "ActivationStats", "Callback", "ConfusionMatrixMonitor", "Finding",
     "GradientNormMonitor", "History", "InitialLossCheck", "InitialLossWarning", "LRFindResult",
     "NonFiniteLossError", "OverfitCheck", "activation_statistics", "check_initial_loss", "confusion_matrix", "count_correct",
-    "diagnose", "evaluate", "expected_initial_loss", "fit", "gradient_norms", "load_checkpoint", "lr_find",
+    "diagnose", "evaluate", "expected_initial_loss", "fit", "generate", "gradient_norms", "load_checkpoint", "lr_find",
     "moving_average", "overfit_small_subset", "per_class_accuracy", "plot_activation_statistics",
     "plot_confusion_matrix", "plot_first_layer_weights", "plot_gradient_norms", "plot_history",
-    "read_png_data", "save_checkpoint", "weight_grid",
+    "read_png_data", "sample_next", "save_checkpoint", "weight_grid",
 ]
