@@ -3,8 +3,8 @@ arrays, forward and backward side by side; the checked, user-facing forms are in
 ``nn.functional``.
 
 The fused ones make one graph node (and one backward) where the composition of primitives
-would make several and keep more arrays alive: ``Linear`` (``linear``),
-``SoftmaxCrossEntropy`` (``cross_entropy``) and ``BinaryCrossEntropyWithLogits``
+would make several and keep more arrays alive: ``Linear`` (``linear``), ``LayerNorm``
+(``layer_norm``), ``SoftmaxCrossEntropy`` (``cross_entropy``) and ``BinaryCrossEntropyWithLogits``
 (``binary_cross_entropy_with_logits``). ``BinaryCrossEntropy`` (``binary_cross_entropy``) is
 the loss on probabilities with PyTorch's clamped logs.
 
@@ -58,6 +58,26 @@ class Linear(Function):
         if len(need) == 2:
             return gx, gw
         return gx, gw, g.sum(axis=0) if need[2] else None
+
+
+class LayerNorm(Function):
+    """Fused x_hat = (x - mean) / sqrt(var + eps) over ``axes`` (mean and biased variance per
+    sample), layer norm without its weight and bias: one node where the primitives would make
+    seven. backward: gx = (g - mean(g) - x_hat mean(g x_hat)) / sqrt(var + eps)."""
+
+    def forward(self, x, axes, eps):
+        d = x - x.mean(axis=axes, keepdims=True)
+        rstd = 1 / xp_of(x).sqrt((d * d).mean(axis=axes, keepdims=True) + eps)
+        d *= rstd
+        self.out, self.rstd, self.axes = d, rstd, axes
+        return d
+
+    def backward(self, grad):
+        xhat, axes = self.out, self.axes
+        gx = grad - grad.mean(axis=axes, keepdims=True)
+        gx -= xhat * (grad * xhat).mean(axis=axes, keepdims=True)
+        gx *= self.rstd
+        return gx
 
 
 class SoftmaxCrossEntropy(Function):

@@ -32,7 +32,7 @@ import numbers
 import numpy as np  # shape arithmetic only: arrays come from the backend
 
 from tinygrad_lite import autograd, backend
-from tinygrad_lite.backend import xp_of
+from tinygrad_lite.backend import is_float, xp_of
 from tinygrad_lite.checks import (
     check_choice,
     check_float_input,
@@ -222,9 +222,9 @@ def layer_norm(x: Tensor, normalized_shape, weight: Tensor | None = None, bias: 
     for name, t in (("weight", weight), ("bias", bias)):
         if t is not None and tuple(t.shape) != shape:
             raise ValueError(f"layer_norm: expected {name} of shape {shape}, got {t.shape}")
-    axes = tuple(range(x.ndim - k, x.ndim))
-    d = x - x.mean(axes, keepdims=True)
-    out = d / ((d * d).mean(axes, keepdims=True) + eps).sqrt()
+    if not is_float(x.dtype):
+        raise TypeError(f"layer_norm: the input must be floating point, got dtype {x.dtype}")
+    out = _functions.LayerNorm.apply(x, axes=tuple(range(x.ndim - k, x.ndim)), eps=eps)
     if weight is not None:
         out = out * weight
     return out if bias is None else out + bias

@@ -6,6 +6,7 @@ warnings) and the module arguments. The formulas are PyTorch's documented ones; 
 derivatives are worked out by hand, not taken from the code.
 """
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -138,6 +139,35 @@ def test_softmax_modules():
                                [[1 - np.log(np.e + np.e**2), 2 - np.log(np.e + np.e**2)]], rtol=1e-6)
 
 
+@pytest.mark.parametrize("axis", [0, 1, (0, 1), None])
+def test_softmax_and_log_softmax_gradients_are_the_jacobian_products(device, axis):
+    """d softmax / dx = diag(p) - p p^T and d log_softmax / dx = I - 1 p^T per slice, here for
+    one 3 x 4 input and a random output gradient, written out in NumPy."""
+    z = np.random.default_rng(3).standard_normal((3, 4))
+    g = np.random.default_rng(4).standard_normal((3, 4))
+    x = tl.tensor(z, device=device, requires_grad=True)
+    moved = z.reshape(1, 12) if axis in ((0, 1), None) else np.moveaxis(z, axis, -1)
+    gm = g.reshape(1, 12) if axis in ((0, 1), None) else np.moveaxis(g, axis, -1)
+    p = np.exp(moved - moved.max(-1, keepdims=True))
+    p /= p.sum(-1, keepdims=True)
+    want_soft = p * (gm - (gm * p).sum(-1, keepdims=True))  # (diag(p) - p p^T) g
+    want_log = gm - p * gm.sum(-1, keepdims=True)            # (I - p 1^T)^T g
+    for fn, want in ((lambda t: t.softmax(axis), want_soft), (lambda t: t.log_softmax(axis), want_log)):
+        x.grad = None
+        (fn(x) * tl.tensor(g, device=device)).sum().backward()
+        back = want.reshape(3, 4) if axis in ((0, 1), None) else np.moveaxis(want, -1, axis)
+        np.testing.assert_allclose(x.grad.numpy(), back, rtol=1e-12, atol=1e-14)
+
+
+def test_a_fully_masked_row_is_nan_quietly_as_in_pytorch():
+    x = tl.tensor([[0.0, -np.inf, 1.0], [-np.inf] * 3])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        p, logp = x.softmax(-1).numpy(), x.log_softmax(-1).numpy()
+    assert p[0, 1] == 0 and logp[0, 1] == -np.inf and np.isclose(p[0].sum(), 1)
+    assert np.isnan(p[1]).all() and np.isnan(logp[1]).all()
+
+
 # ---------------------------------------------------------------- PyTorch's others
 def _sigmoid(x):
     return 0.5 * (1 + np.tanh(0.5 * x))  # never overflows
@@ -246,6 +276,16 @@ def test_gelu_tail_keeps_relative_precision():
     np.testing.assert_allclose(nn.GELU()(tl.Tensor(x)).numpy(), x * _phi(x), rtol=1e-12)
     assert nn.GELU()(tl.Tensor(x)).numpy()[-1] < 0
 
+
+def test_gelu_float32_is_accurate_over_the_whole_range():
+    """float32 takes its own erfc fit: near float32's precision where GELU's values matter and
+    relative precision down to the tail (Phi(-13) ~ 6e-39), against math.erfc in float64."""
+    x = np.linspace(-13, 13, 20001).astype(np.float32)
+    exact = np.array([float(v) * 0.5 * math.erfc(-float(v) / math.sqrt(2)) for v in x])
+    got = F.gelu(tl.tensor(x)).numpy()
+    assert got.dtype == np.float32
+    rel = np.abs(got - exact) / np.maximum(np.abs(exact), 1e-300)
+    assert rel[np.abs(x) <= 5].max() < 3e-6 and rel.max() < 3e-5
 
 def test_module_arguments_are_checked_when_made():
     with pytest.raises(ValueError, match="Softplus: beta must be a finite number > 0"):

@@ -784,18 +784,18 @@ class Tensor:
     @pytorch_kwargs
     def softmax(self, axis=-1):
         """e^x / sum(e^x) along ``axis``, stably; a 0-d tensor (axis 0 or -1, as PyTorch) gives 1."""
-        return (self - self._lse_for_softmax(axis)).exp()
+        return self._softmax_op(ops.Softmax, axis)
 
     @pytorch_kwargs
     def log_softmax(self, axis=-1):
         """x - logsumexp(x) along ``axis``; a 0-d tensor (axis 0 or -1, as PyTorch) gives 0."""
-        return self - self._lse_for_softmax(axis)
+        return self._softmax_op(ops.LogSoftmax, axis)
 
-    def _lse_for_softmax(self, axis):
-        if self.ndim == 0:  # PyTorch takes dims 0 and -1 of a 0-d tensor: one element, its own logsumexp
+    def _softmax_op(self, op, axis):
+        if self.ndim == 0:  # PyTorch takes dims 0 and -1 of a 0-d tensor: one element, its own softmax
             axis_arg(axis, 1)
-            return self
-        return self.logsumexp(axis, keepdims=True)
+            return op.apply(self.reshape(1), axis=0).reshape(())
+        return op.apply(self, axis=axes_arg(axis, self.ndim))
 
     # ---------------------------------------------------------------- reductions
     @pytorch_kwargs
