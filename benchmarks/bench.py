@@ -4,6 +4,7 @@
     python benchmarks/bench.py --quick             # few rounds: a smoke run, numbers are rougher
     python benchmarks/bench.py --section convnet   # only the ConvNet step and its memory
     python benchmarks/bench.py --section small     # the nine-layer 64-unit MLP at batch 32
+    python benchmarks/bench.py --section text      # the char GPT and makemore MLP steps against PyTorch
     python benchmarks/bench.py --profile convnet   # cProfile of the tinygrad_lite ConvNet step (default mlp)
 
 One process times everything (memory is measured in child processes, one per
@@ -23,6 +24,7 @@ import gpu
 import memory
 import mlp
 import opbench
+import text
 import timing
 from convnet import MODELS, implementations
 from timing import cpu_case, interleaved
@@ -30,8 +32,9 @@ from timing import cpu_case, interleaved
 from tinygrad_lite.files import write_json
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SECTIONS = ("mlp", "convnet", "small", "ops", "gpu")  # mlp and convnet: the step, then its memory
-TARGETS = {"step_vs_numpy": 1.10, "step_vs_torch": 1.0, "memory_vs_numpy": 1.3, "gpu_vs_torch": 1.25}
+SECTIONS = ("mlp", "convnet", "small", "ops", "text", "gpu")  # mlp and convnet: the step, then its memory
+TARGETS = {"step_vs_numpy": 1.10, "step_vs_torch": 1.0, "memory_vs_numpy": 1.3, "gpu_vs_torch": 1.25,
+           "text_vs_torch": text.TARGET}
 
 
 def parse_args(argv):
@@ -212,6 +215,9 @@ def main(argv=None) -> dict | None:
     if "ops" in sections:
         results["ops"] = ops_section(torch, rounds, target_s / 4)
         print_ops(results["ops"])
+    if "text" in sections:
+        results["text"] = text.text_section(torch, rounds, target_s)
+        text.print_text(results["text"])
     for model in (m for m in memory.N_EXAMPLES if m in sections and not args.no_memory):
         key = "memory" if model == "mlp" else f"{model}_memory"
         batches = MODELS[model].batches
