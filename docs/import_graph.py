@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = (("tinygrad_lite", "tinygrad_lite"), ("nn", "tinygrad_lite.nn"), ("optim", "tinygrad_lite.optim"))
 # layer -> (group, rank): a module may import its own group and groups of a lower rank.
 # The layer of tinygrad_lite.X.Y is X (its first part below the package).
-CORE = ("backend", "autograd", "ops", "tensor", "factory", "gradcheck", "cuda")
+CORE = ("backend", "autograd", "ops", "tensor", "factory", "gradcheck", "cuda", "host_memory")
 LAYERS = {"files": ("base", 0), "checks": ("base", 0), "version": ("base", 0), **dict.fromkeys(CORE, ("core", 1)),
           "nn": ("nn", 2), "optim": ("optim", 2), "graph": ("graph", 2), "data": ("data", 3),
           # utils.data (torch.utils.data) is the data group's base: data's array loaders use its samplers

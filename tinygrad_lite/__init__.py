@@ -1,5 +1,5 @@
 """tinygrad_lite: a small reverse-mode autodiff Tensor on NumPy (CPU) or CuPy (GPU)."""
-from . import cuda
+from . import cuda, host_memory
 from .autograd import Function, enable_grad, inference_mode, is_grad_enabled, no_grad
 from .backend import DTYPES as _DTYPES
 from .backend import get_default_device, is_available, manual_seed, set_default_device
@@ -44,6 +44,8 @@ float64 = double = _DTYPES["float64"]
 int32 = int = _DTYPES["int32"]
 int64 = long = _DTYPES["int64"]
 uint8, bool = _DTYPES["uint8"], _DTYPES["bool"]
+
+host_memory.apply_setting()  # freed arrays reused, not faulted in again at every step
 
 __all__ = [
     "Function",
