@@ -18,6 +18,7 @@ import numpy as np  # errstate only: arrays come from the backend
 
 from tinygrad_lite.autograd import Function
 from tinygrad_lite.backend import xp_of
+from tinygrad_lite.ops import index_add
 
 
 class Linear(Function):
@@ -39,10 +40,9 @@ class Linear(Function):
         # x^T is then C-ordered, the fastest case.
         out = (w @ x2.T).T
         if b is not None:
-            if b.dtype == out.dtype:
-                out += b
-            else:  # let a wider bias promote the output, as ``x @ W.T + b`` would
-                out = out + b
+            # in place on the fresh matmul result (a new Tensor on Tensors); a wider bias
+            # promotes the output, as ``x @ W.T + b`` would
+            out = xp_of(out).add(out, b, out=out) if b.dtype == out.dtype else out + b
         return out if x.ndim == 2 else out.reshape(x.shape[:-1] + (w.shape[0],))
 
     def backward(self, grad):
@@ -73,7 +73,7 @@ class SoftmaxCrossEntropy(Function):
         xp = xp_of(x)
         self.rows = xp.arange(x.shape[0])
         self.y, self.reduction = y, reduction
-        shifted = x - x.max(axis=1, keepdims=True)
+        shifted = x - xp.amax(x, axis=1, keepdims=True)
         self.e = xp.exp(shifted)
         self.total = self.e.sum(axis=1, keepdims=True)
         loss = xp.log(self.total[:, 0]) - shifted[self.rows, y]
@@ -83,13 +83,11 @@ class SoftmaxCrossEntropy(Function):
         return out / x.shape[0] if reduction == "mean" else out
 
     def backward(self, grad):
-        gx = self.e / self.total  # a new array: changed in place from here on
-        gx[self.rows, self.y] -= 1
+        xp = xp_of(grad)
+        gx = index_add(self.e / self.total, (self.rows, self.y), -1, unique=True)  # a new array: changed in place
         if self.reduction == "none":
-            gx *= grad[:, None]
-        else:
-            gx *= grad / self.e.shape[0] if self.reduction == "mean" else grad
-        return gx
+            return xp.multiply(gx, grad[:, None], out=gx)
+        return xp.multiply(gx, grad / self.e.shape[0] if self.reduction == "mean" else grad, out=gx)
 
 
 class BinaryCrossEntropyWithLogits(Function):

@@ -30,7 +30,7 @@ import re
 import numpy as np
 import pytest
 import tinygrad_lite.nn.functional as F
-from helpers import REAL, Op, arr, check_op
+from helpers import REAL, Op, arr, check_op, check_op_twice
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -866,9 +866,9 @@ OPS = [
        unary(away(-1, 1, -0.5, 1.5), b=st.sampled_from([(-1.0, 1.0), (-0.5, 1.5)]))),
     Op("relu6", lambda x: x.relu6(), lambda x: np.minimum(np.maximum(x, 0), 6),
        unary(away(0, 6, lo=-8, hi=8))),
-    Op("softsign", lambda x: x.softsign(), lambda x: x / (1 + np.abs(x)), unary()),
+    Op("softsign", lambda x: x.softsign(), lambda x: x / (1 + np.abs(x)), unary(), twice=unary(AWAY0)),
     Op("celu", lambda x, a: x.celu(a), lambda x, a: np.where(x > 0, x, a * np.expm1(x / a)),
-       unary(a=st.sampled_from([1.0, 0.5, 2.0]))),
+       unary(a=st.sampled_from([1.0, 0.5, 2.0])), twice=unary(AWAY0, a=st.sampled_from([1.0, 0.5, 2.0]))),
     Op("selu", lambda x: x.selu(), lambda x: SELU_SCALE * np.where(x > 0, x, SELU_ALPHA * np.expm1(x)),
        unary(AWAY0)),
     Op("hardswish", lambda x: x.hardswish(), lambda x: x * np.clip(x + 3, 0, 6) / 6,
@@ -1055,6 +1055,15 @@ OPS = [
 @given(data=st.data())
 def test_op(op, device, data):
     check_op(op, device, data)
+
+
+@pytest.mark.parametrize("op", OPS, ids=[op.name for op in OPS])
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_op_twice(op, device, data):
+    """Every op is twice differentiable: gradgradcheck of its row (fewer cases: each costs a
+    first-order backward per finite difference)."""
+    check_op_twice(op, device, data)
 
 
 class _Given:
