@@ -51,6 +51,7 @@ __all__ = [
     "Tensor",
     "arange",
     "as_tensor",
+    "autograd",
     "cat",
     "concatenate",
     "cuda",

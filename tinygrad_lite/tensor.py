@@ -1906,44 +1906,57 @@ class TensorNamespace:
         return Tensor._wrap(array, self.device)
 
     def zeros(self, shape, dtype=None):
+        """A constant Tensor of zeros (float32 by default)."""
         return self._const(self._xp.zeros(shape, dtype=dtype or backend.DEFAULT_FLOAT))
 
-    empty = zeros  # a Tensor is never written into: empty is zeros
+    empty = zeros  # a Tensor is never written into: empty is zeros (and documented by it)
 
     def ones(self, shape, dtype=None):
+        """A constant Tensor of ones (float32 by default)."""
         return self._const(self._xp.ones(shape, dtype=dtype or backend.DEFAULT_FLOAT))
 
     def full(self, shape, value, dtype=None):
+        """A constant Tensor filled with ``value``."""
         return self._const(self._xp.full(shape, value, dtype=dtype or backend.DEFAULT_FLOAT))
 
     def eye(self, n, dtype=None):
+        """The constant n x n identity."""
         return self._const(self._xp.eye(n, dtype=dtype or backend.DEFAULT_FLOAT))
 
     def arange(self, *args, **kwargs):
-        return self._xp.arange(*args, **kwargs)  # a backend array: ranges index, they are not data
+        """``numpy.arange`` as a backend array (an index, not data)."""
+        return self._xp.arange(*args, **kwargs)
 
     def zeros_like(self, x, dtype=None):
+        """Constant zeros of ``x``'s shape and dtype."""
         return self.zeros(x.shape, dtype or x.dtype)
 
     def ones_like(self, x, dtype=None):
+        """Constant ones of ``x``'s shape and dtype."""
         return self.ones(x.shape, dtype or x.dtype)
 
     def asarray(self, x, dtype=None):
+        """``x`` as a Tensor on this device (a Tensor of the dtype as it is)."""
         return x if isinstance(x, Tensor) and dtype in (None, x.dtype) else Tensor(x, dtype=dtype, device=self.device)
 
     def copy(self, x):
-        return x  # Tensors in a graph are never written in place: no copy needed
+        """``x`` itself: Tensors in a graph are never written in place."""
+        return x
 
     def broadcast_to(self, x, shape):
+        """``x.expand(shape)``."""
         return x.expand(shape)
 
     def stack(self, xs, axis=0):
+        """``tl.stack(xs, axis)``."""
         return stack(xs, axis)
 
     def einsum(self, subscripts, *operands, optimize=False):
+        """``tl.einsum``; NumPy's ``optimize`` is ignored."""
         return einsum(subscripts, *operands)
 
     def hypot(self, x, y):
+        """sqrt(x^2 + y^2)."""
         ref = x if isinstance(x, Tensor) else y
         x, y = ref._lift(x), ref._lift(y)
         return (x * x + y * y).sqrt()
