@@ -17,11 +17,13 @@ largest learning rate SGD survives.
 """
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import scaffold
+import tinygrad_lite.nn.functional as F
 
 import tinygrad_lite as tl
-import tinygrad_lite.nn.functional as F
 
 AF = tl.autograd.functional
 
@@ -75,7 +77,10 @@ def newton_and_gd(args) -> dict:
         if f - best < args.tol:
             break
         w = w - g / lipschitz
-    iters = lambda curve: next((i for i, f in enumerate(curve) if f - best < args.tol), None)  # noqa: E731
+
+    def iters(curve):  # the first iteration within tol of the minimum
+        return next((i for i, f in enumerate(curve) if f - best < args.tol), None)
+
     return {"n": len(xs), "features": xs.shape[1], "l2": args.l2, "tol": args.tol, "loss_min": best,
             "newton_iters": iters(newton), "gd_iters": iters(gd), "gd_lr": 1 / lipschitz,
             "newton_curve": newton, "gd_curve": gd}
@@ -86,7 +91,7 @@ def mlp_loss(x, y, sizes, l2):
     """theta (one flat vector) -> cross-entropy of a tanh MLP of layer ``sizes`` on (x, y) plus
     l2/2 |theta|^2 (without it the loss has no minimum on data it can fit, only a valley whose
     curvature fades as the loss goes to 0)."""
-    shapes = [s for a, b in zip(sizes, sizes[1:]) for s in ((b, a), (b,))]
+    shapes = [s for a, b in itertools.pairwise(sizes) for s in ((b, a), (b,))]
     ends = np.cumsum([int(np.prod(s)) for s in shapes])
 
     def loss(theta):
@@ -183,7 +188,8 @@ def plot(newton: dict, curv: dict, out):
         gap = np.maximum(np.array(curve) - best, 1e-16)
         ax.semilogy(range(len(curve)), gap, style, ms=4, label=f"{name}: {newton[f'{key}_iters']} iterations")
     ax.axhline(newton["tol"], color="gray", ls=":", lw=1)
-    ax.set(xscale="symlog", xlabel="iteration", ylabel="loss - min loss", title="logistic regression")
+    ax.set(xscale="symlog", xlim=(0, None), xlabel="iteration", ylabel="loss - min loss",
+           title="logistic regression")
     ax.legend(fontsize=7)
     ax = axes[0][1]
     ax.hist(curv["eigenvalues"], bins=60, color="C0", alpha=0.7)
@@ -195,8 +201,9 @@ def plot(newton: dict, curv: dict, out):
     for i, run in enumerate(curv["runs"].values()):
         curve = np.minimum(run["curve"], 1e6)
         ax.semilogy(curve, color=f"C{i}", label=f"lr = {run['factor']:g} x 2/lambda_max")
-    ax.set(xlabel="step", ylabel="training loss", title=f"from the minimum: 2/lambda_max = {curv['lr_threshold']:.3g}")
-    ax.legend(fontsize=7)
+    ax.set(xlabel="step", ylabel="training loss", ylim=(None, 1e4),
+           title=f"from the minimum: 2/lambda_max = {curv['lr_threshold']:.3g}")
+    ax.legend(fontsize=6, ncol=2, loc="upper center")
     return scaffold.savefig(fig, out / "second_order.png")
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import tinygrad_lite.nn.functional as F
 
 import tinygrad_lite as tl
-import tinygrad_lite.nn.functional as F
 from tinygrad_lite import nn
 
 AF = tl.autograd.functional

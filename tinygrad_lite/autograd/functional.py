@@ -94,7 +94,7 @@ def vjp(func, inputs, v=None, create_graph=False, strict=False):
 
 def jvp(func, inputs, v=None, create_graph=False, strict=False):
     """(func(inputs), J v): the Jacobian-vector product by the double-vjp trick (module docstring)."""
-    xs, in_tuple = _as_tuple(inputs)
+    xs, _ = _as_tuple(inputs)
     xs = _prepare(xs, create_graph)
     outputs, out_tuple = _call(func, xs, "jvp")
     vs = _vectors(v, xs, "jvp")
