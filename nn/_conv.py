@@ -165,9 +165,11 @@ class Convolution(Function):
         self.geom, self.x_shape, self.w = geom, x.shape, w
         self.col = im2col(x, geom).reshape(n, g, -1, geom.oh * geom.ow)  # (N, g, K, P)
         out = (w.reshape(1, g, oc // g, -1) @ self.col).reshape(n, oc, geom.oh, geom.ow)
-        if b is not None:  # in place where the dtypes allow; a wider bias promotes, as conv + b would
-            bias = b[:, None, None]
-            out = xp_of(out).add(out, bias, out=out) if b.dtype == out.dtype else out + bias
+        if b is not None:
+            if b.dtype == out.dtype and is_array(out):
+                out += b[:, None, None]
+            else:  # on Tensors (create_graph), or a wider bias that promotes, as conv + b would
+                out = out + b[:, None, None]
         return out
 
     def backward(self, grad):

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np  # errstate only: arrays come from the backend
 
 from tinygrad_lite.autograd import Function
-from tinygrad_lite.backend import xp_of
+from tinygrad_lite.backend import is_array, xp_of
 from tinygrad_lite.ops import index_add
 
 
@@ -40,9 +40,10 @@ class Linear(Function):
         # x^T is then C-ordered, the fastest case.
         out = (w @ x2.T).T
         if b is not None:
-            # in place on the fresh matmul result (a new Tensor on Tensors); a wider bias
-            # promotes the output, as ``x @ W.T + b`` would
-            out = xp_of(out).add(out, b, out=out) if b.dtype == out.dtype else out + b
+            if b.dtype == out.dtype and is_array(out):
+                out += b  # in place on the fresh matmul result
+            else:  # on Tensors (create_graph), or a wider bias that promotes, as ``x @ W.T + b`` would
+                out = out + b
         return out if x.ndim == 2 else out.reshape(x.shape[:-1] + (w.shape[0],))
 
     def backward(self, grad):

@@ -167,7 +167,7 @@ def xp_of(array):
 def is_array(a) -> bool:
     """True for a backend array, False for a Tensor: the few backward steps that write into an
     array in place (a speed-up) take a differentiable form on Tensors (``create_graph=True``)."""
-    return device_of(a) is not None
+    return type(a) in _XP or device_of(a) is not None  # _XP: the array types seen so far
 
 
 def device_error(op: str, a: str, b: str) -> ValueError:

@@ -284,9 +284,11 @@ def _propagate(roots, root_grads, retain_graph, create_graph, keep):
         ctx = node._ctx
         if not retain_graph:
             node._ctx = _FREED
-        g = grads.get(id(node)) if id(node) in keep else grads.pop(id(node), None)
+        g = grads.pop(id(node), None)
         if g is None:
             continue
+        if keep and id(node) in keep:  # asked for (``grad``'s inputs): every contribution is in
+            grads[id(node)] = g
         if ctx.stamp < _last_write and ctx.saves:
             _check_unwritten(ctx, node)
         gxs = _differentiable_backward(ctx, g) if create_graph else ctx.backward(g)
