@@ -1886,7 +1886,9 @@ class TensorNamespace:
             method = NUMPY_UFUNCS[name]
 
             def ufunc(*args, out=None):
-                ref = next(a for a in args if isinstance(a, Tensor))
+                ref = next((a for a in args if isinstance(a, Tensor)), None)
+                if ref is None:  # constants only: the backend's ufunc
+                    return getattr(self._xp, name)(*args)
                 operands = [ref._lift(a) for a in args]
                 return getattr(operands[0], method)(*operands[1:])
 

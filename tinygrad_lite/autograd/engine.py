@@ -349,11 +349,12 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     ``retain_graph`` (default: ``create_graph``). An input that the outputs do not depend on is
     an error unless ``allow_unused``; its gradient is then None.
     """
-    single = not isinstance(outputs, (tuple, list))
-    outputs = [outputs] if single else list(outputs)
+    outputs = list(outputs) if isinstance(outputs, (tuple, list)) else [outputs]
     inputs = [inputs] if not isinstance(inputs, (tuple, list)) else list(inputs)
-    if grad_outputs is None or not isinstance(grad_outputs, (tuple, list)):
-        grad_outputs = [grad_outputs] * len(outputs) if grad_outputs is None or not single else [grad_outputs]
+    if grad_outputs is None:
+        grad_outputs = [None] * len(outputs)
+    elif not isinstance(grad_outputs, (tuple, list)):
+        grad_outputs = [grad_outputs]
     if len(grad_outputs) != len(outputs):
         raise ValueError(f"grad: {len(grad_outputs)} grad_outputs for {len(outputs)} outputs")
     for k, t in enumerate(inputs):
