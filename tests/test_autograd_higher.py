@@ -319,3 +319,16 @@ def test_gradgradcheck_catches_a_backward_whose_own_gradient_is_wrong():
     assert tl.gradcheck(CubeDetached.apply, x)
     with pytest.raises(tl.GradcheckError, match="input 0"):
         tl.gradgradcheck(CubeDetached.apply, x)
+
+
+def test_third_derivatives_against_finite_differences_of_the_second(device):
+    """gradgradcheck of a gradient taken with create_graph: the third derivatives of a softmax,
+    a tanh layer and batch norm, through the Tensor pass run twice."""
+    rng = np.random.default_rng(8)
+    x = tl.Tensor(rng.standard_normal((3, 2)), dtype=np.float64, device=device, requires_grad=True)
+
+    def first(z):
+        y = (F.log_softmax(z.tanh() * 2, -1) * _batch_norm(z, None, None)).sum()
+        return grad(y, z, create_graph=True)[0]
+
+    assert tl.gradgradcheck(first, x)

@@ -8,7 +8,9 @@ sections of tinygrad_lite/ops.py. Values stay away from kinks and ties where an 
 for abs/relu-like ops; integers and halves for the rounding family, whose gradient is 0; +-3 for
 hardswish, 0 and 6 for relu6) and positive where an op needs it (log, sqrt, pow bases). For
 every row and device the test checks the forward values (float64), the gradient
-(``tl.gradcheck`` in float64), and in float32 that the output and every gradient keep the
+(``tl.gradcheck`` in float64), the second derivatives (``tl.gradgradcheck``, ``test_op_twice``;
+``Op.twice`` draws its inputs where the second derivative has a kink of its own: softsign and celu
+at 0), and in float32 that the output and every gradient keep the
 inputs' shape and dtype and agree with the float64 gradient (``helpers.check_op``, shared with
 the ConvNet ops' rows in tests/test_nn_conv.py and tests/test_nn_pooling.py). PyTorch's keyword spellings (``dim=``,
 ``keepdim=``, ``min=``) get rows of their own. References for PyTorch-only ops are written from

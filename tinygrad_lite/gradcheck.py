@@ -92,8 +92,7 @@ def gradgradcheck(fn, *inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3
     if not any(isinstance(t, Tensor) and t.requires_grad for t in inputs):
         raise ValueError(f"gradgradcheck: none of the {len(inputs)} inputs requires grad, so it would check "
                          "nothing; pass the tensors to check with requires_grad=True")
-    with no_grad():
-        shape, device = _output_of(fn, inputs)
+    shape, device = _output_of(fn, inputs)
     if grad_outputs is None:
         v = np.random.default_rng(seed + 1).standard_normal(shape)
     else:
@@ -115,10 +114,12 @@ def gradgradcheck(fn, *inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3
 
 
 def _output_of(fn, inputs):
-    """(shape, device) of ``fn``'s output on float64 copies of the inputs."""
-    xs = [Tensor(t.data.astype(np.float64), device=t.device) if isinstance(t, Tensor) and t.requires_grad else t
-          for t in inputs]
-    out = fn(*xs)
+    """(shape, device) of ``fn``'s output on float64 copies of the inputs (with a graph: ``fn``
+    may itself differentiate, as a first gradient checked to the third order does)."""
+    xs = [Tensor(t.data.astype(np.float64), device=t.device, requires_grad=True)
+          if isinstance(t, Tensor) and t.requires_grad else t for t in inputs]
+    with enable_grad():
+        out = fn(*xs)
     if not isinstance(out, Tensor):
         raise TypeError(f"gradgradcheck: fn must return a Tensor, got {type(out).__name__}")
     return out.shape, out.device
