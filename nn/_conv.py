@@ -22,8 +22,9 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from tinygrad_lite.autograd import Function
-from tinygrad_lite.backend import xp_of
+from tinygrad_lite.backend import is_array, xp_of
 from tinygrad_lite.checks import check_float_input, check_int
+from tinygrad_lite.ops import index_add
 
 
 class Geometry(NamedTuple):
@@ -106,6 +107,8 @@ def pad(x, geom: Geometry, value: float = 0.0):
     top, bottom, left, right = geom.pad
     if not (top or bottom or left or right):
         return x
+    if not is_array(x):  # a Tensor (create_graph=True): the differentiable pad
+        return xp_of(x).pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)), constant_values=value)
     n, c, h, w = x.shape
     out = xp_of(x).full((n, c, h + top + bottom, w + left + right), value, dtype=x.dtype)
     out[:, :, top:top + h, left:left + w] = x
@@ -123,6 +126,9 @@ def im2col(x, geom: Geometry):
     be read as one, and slices copied in the input's own NCHW order (no transposes)."""
     img = pad(x, geom)
     n, c = x.shape[:2]
+    if not is_array(x):  # a Tensor (create_graph=True): the slices stacked, differentiably
+        pieces = [img[:, :, ys, xs] for _, _, (ys, xs) in geom.slices()]
+        return xp_of(x).stack(pieces, axis=2).reshape(n, c, geom.kh, geom.kw, geom.oh, geom.ow)
     col = xp_of(x).empty((n, c, geom.kh, geom.kw, geom.oh, geom.ow), dtype=x.dtype)
     for i, j, (ys, xs) in geom.slices():
         col[:, :, i, j] = img[:, :, ys, xs]
@@ -135,7 +141,7 @@ def col2im(col, geom: Geometry, shape: tuple):
     top, bottom, left, right = geom.pad
     img = xp_of(col).zeros((n, c, h + top + bottom, w + left + right), dtype=col.dtype)
     for i, j, (ys, xs) in geom.slices():
-        img[:, :, ys, xs] += col[:, :, i, j]
+        img = index_add(img, (slice(None), slice(None), ys, xs), col[:, :, i, j])  # += on arrays
     return unpad(img, geom)
 
 
@@ -160,9 +166,9 @@ class Convolution(Function):
         self.col = im2col(x, geom).reshape(n, g, -1, geom.oh * geom.ow)  # (N, g, K, P)
         out = (w.reshape(1, g, oc // g, -1) @ self.col).reshape(n, oc, geom.oh, geom.ow)
         if b is not None:
-            if b.dtype == out.dtype:
+            if b.dtype == out.dtype and is_array(out):
                 out += b[:, None, None]
-            else:  # a wider bias promotes the output, as conv + b would
+            else:  # on Tensors (create_graph), or a wider bias that promotes, as conv + b would
                 out = out + b[:, None, None]
         return out
 
@@ -172,10 +178,10 @@ class Convolution(Function):
         n, g = self.col.shape[:2]
         wg = w.reshape(1, g, w.shape[0] // g, -1)  # (1, g, OC/g, K)
         gout = grad.reshape(n, g, w.shape[0] // g, -1)  # (N, g, OC/g, P), a view
-        gw = (gout @ self.col.transpose(0, 1, 3, 2)).sum(axis=0).reshape(w.shape) if need[1] else None
+        gw = (gout @ self.col.swapaxes(2, 3)).sum(axis=0).reshape(w.shape) if need[1] else None
         gx = None
         if need[0]:
-            gcol = (wg.transpose(0, 1, 3, 2) @ gout).reshape(n, -1, geom.kh, geom.kw, geom.oh, geom.ow)
+            gcol = (wg.swapaxes(2, 3) @ gout).reshape(n, -1, geom.kh, geom.kw, geom.oh, geom.ow)
             gx = col2im(gcol, geom, self.x_shape)
         if len(need) == 2:
             return gx, gw
@@ -199,7 +205,7 @@ class TransposedConvolution(Function):
         self.geom, self.out_shape, self.w = geom, out_shape, w
         self.x = x.reshape(n, g, c // g, -1)  # (N, g, C/g, H W), a view
         wg = w.reshape(1, g, c // g, -1)  # (1, g, C/g, K)
-        col = (wg.transpose(0, 1, 3, 2) @ self.x).reshape(n, -1, geom.kh, geom.kw, geom.oh, geom.ow)
+        col = (wg.swapaxes(2, 3) @ self.x).reshape(n, -1, geom.kh, geom.kw, geom.oh, geom.ow)
         out = col2im(col, geom, out_shape)
         if b is not None:
             out = out + b[:, None, None]  # col2im's result is a view of its padded buffer: no +=
@@ -211,7 +217,7 @@ class TransposedConvolution(Function):
         n, g, cg = self.x.shape[:3]
         col = im2col(grad, geom).reshape(n, g, -1, geom.oh * geom.ow)  # (N, g, K, H W)
         gx = (w.reshape(1, g, cg, -1) @ col).reshape(n, g * cg, geom.oh, geom.ow) if need[0] else None
-        gw = (self.x @ col.transpose(0, 1, 3, 2)).sum(axis=0).reshape(w.shape) if need[1] else None
+        gw = (self.x @ col.swapaxes(2, 3)).sum(axis=0).reshape(w.shape) if need[1] else None
         if len(need) == 2:
             return gx, gw
         return gx, gw, grad.sum(axis=(0, 2, 3)) if need[2] else None
@@ -226,9 +232,9 @@ class MaxPooling(Function):
         xp = xp_of(x)
         self.img, self.geom = pad(x, geom, -xp.inf), geom
         (_, _, first), *rest = geom.slices()
-        out = self.img[:, :, first[0], first[1]].copy()
+        out = xp.copy(self.img[:, :, first[0], first[1]])
         for _, _, (ys, xs) in rest:
-            xp.maximum(out, self.img[:, :, ys, xs], out=out)
+            out = xp.maximum(out, self.img[:, :, ys, xs], out=out)  # in place on arrays
         self.out = out
         return out
 
@@ -239,7 +245,7 @@ class MaxPooling(Function):
         hits = [(img[:, :, ys, xs] == out, (ys, xs)) for _, _, (ys, xs) in geom.slices()]
         count = hits[0][0].astype(grad.dtype)
         for hit, _ in hits[1:]:
-            count += hit
+            count = xp.add(count, hit, out=count)
         share = xp.divide(grad, count, out=count)
         # windows that neither overlap nor leave pixels out (2x2, stride 2 on even sizes) write
         # every pixel exactly once: written straight into place, no zeroing and no adding
@@ -248,16 +254,18 @@ class MaxPooling(Function):
             geom.oh * geom.kh, geom.ow * geom.kw)
         gimg = (xp.empty if tiled else xp.zeros)(img.shape, dtype=grad.dtype)
         for hit, (ys, xs) in hits:
-            if disjoint:
+            if disjoint and is_array(gimg):
                 xp.multiply(hit, share, out=gimg[:, :, ys, xs])
             else:
-                gimg[:, :, ys, xs] += hit * share
+                gimg = index_add(gimg, (slice(None), slice(None), ys, xs), hit * share)
         return unpad(gimg, geom)
 
 
 class AveragePooling(Function):
     """out = mean over the window of the zero-padded input (padding counts, as PyTorch's
     default ``count_include_pad=True``); each input gets grad / (kh kw) from each window."""
+
+    saves = False  # its backward needs the geometry only
 
     def forward(self, x, geom: Geometry):
         """The mean over each window of the zero-padded raw array ``x``."""
@@ -276,7 +284,7 @@ class AveragePooling(Function):
         gimg = xp_of(grad).zeros((n, c, h + top + bottom, w + left + right), dtype=grad.dtype)
         share = grad * (1.0 / (geom.kh * geom.kw))
         for _, _, (ys, xs) in geom.slices():
-            gimg[:, :, ys, xs] += share
+            gimg = index_add(gimg, (slice(None), slice(None), ys, xs), share)  # += on arrays
         return unpad(gimg, geom)
 
 

@@ -17,7 +17,8 @@ from __future__ import annotations
 import numpy as np  # errstate only: arrays come from the backend
 
 from tinygrad_lite.autograd import Function
-from tinygrad_lite.backend import xp_of
+from tinygrad_lite.backend import is_array, xp_of
+from tinygrad_lite.ops import index_add
 
 
 class Linear(Function):
@@ -39,9 +40,9 @@ class Linear(Function):
         # x^T is then C-ordered, the fastest case.
         out = (w @ x2.T).T
         if b is not None:
-            if b.dtype == out.dtype:
-                out += b
-            else:  # let a wider bias promote the output, as ``x @ W.T + b`` would
+            if b.dtype == out.dtype and is_array(out):
+                out += b  # in place on the fresh matmul result
+            else:  # on Tensors (create_graph), or a wider bias that promotes, as ``x @ W.T + b`` would
                 out = out + b
         return out if x.ndim == 2 else out.reshape(x.shape[:-1] + (w.shape[0],))
 
@@ -66,18 +67,18 @@ class LayerNorm(Function):
     seven. backward: gx = (g - mean(g) - x_hat mean(g x_hat)) / sqrt(var + eps)."""
 
     def forward(self, x, axes, eps):
+        xp = xp_of(x)
         d = x - x.mean(axis=axes, keepdims=True)
-        rstd = 1 / xp_of(x).sqrt((d * d).mean(axis=axes, keepdims=True) + eps)
-        d *= rstd
+        rstd = 1 / xp.sqrt((d * d).mean(axis=axes, keepdims=True) + eps)
+        d = xp.multiply(d, rstd, out=d)  # in place on an array; on Tensors (create_graph=True) a new one
         self.out, self.rstd, self.axes = d, rstd, axes
         return d
 
     def backward(self, grad):
-        xhat, axes = self.out, self.axes
+        xhat, axes, xp = self.out, self.axes, xp_of(grad)
         gx = grad - grad.mean(axis=axes, keepdims=True)
-        gx -= xhat * (grad * xhat).mean(axis=axes, keepdims=True)
-        gx *= self.rstd
-        return gx
+        gx = xp.subtract(gx, xhat * (grad * xhat).mean(axis=axes, keepdims=True), out=gx)
+        return xp.multiply(gx, self.rstd, out=gx)
 
 
 class SoftmaxCrossEntropy(Function):
@@ -93,7 +94,7 @@ class SoftmaxCrossEntropy(Function):
         xp = xp_of(x)
         self.rows = xp.arange(x.shape[0])
         self.y, self.reduction = y, reduction
-        shifted = x - x.max(axis=1, keepdims=True)
+        shifted = x - xp.amax(x, axis=1, keepdims=True)
         self.e = xp.exp(shifted)
         self.total = self.e.sum(axis=1, keepdims=True)
         loss = xp.log(self.total[:, 0]) - shifted[self.rows, y]
@@ -103,13 +104,11 @@ class SoftmaxCrossEntropy(Function):
         return out / x.shape[0] if reduction == "mean" else out
 
     def backward(self, grad):
-        gx = self.e / self.total  # a new array: changed in place from here on
-        gx[self.rows, self.y] -= 1
+        xp = xp_of(grad)
+        gx = index_add(self.e / self.total, (self.rows, self.y), -1, unique=True)  # a new array: changed in place
         if self.reduction == "none":
-            gx *= grad[:, None]
-        else:
-            gx *= grad / self.e.shape[0] if self.reduction == "mean" else grad
-        return gx
+            return xp.multiply(gx, grad[:, None], out=gx)
+        return xp.multiply(gx, grad / self.e.shape[0] if self.reduction == "mean" else grad, out=gx)
 
 
 class BinaryCrossEntropyWithLogits(Function):

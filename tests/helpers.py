@@ -166,6 +166,17 @@ class Op:
     case: st.SearchStrategy
     check: dict = field(default_factory=dict)  # gradcheck tolerances
     casts: bool = False  # output dtype differs from the inputs' on purpose
+    # inputs for the gradgradcheck row where the second derivative jumps at a point where the first
+    # does not (softsign, celu at 0); None: ``case``
+    twice: st.SearchStrategy | None = None
+
+
+def check_op_twice(op: Op, device: str, data) -> None:
+    """The gradgradcheck of one table row on one drawn case: its second derivatives (through a
+    ``create_graph=True`` backward) against float64 central differences of the first."""
+    arrays, params = data.draw(op.case if op.twice is None else op.twice, label="inputs, params")
+    x64 = _tensors(arrays, device, np.float64)
+    assert tl.gradgradcheck(lambda *xs: op.fn(*xs, **params), *x64, **op.check)
 
 
 def _tensors(arrays, device, dtype):

@@ -99,7 +99,10 @@ PUBLIC = {
         full_like get_default_device gradcheck graph is_available is_grad_enabled manual_seed maximum minimum
         nn no_grad ones ones_like optim rand rand_like randn randn_like set_default_device stack to_numpy
         where zeros zeros_like cuda einsum empty enable_grad inference_mode linspace load multinomial randint
-        randperm save tensor tril triu""",
+        randperm save tensor tril triu autograd gradgradcheck""",
+    "tinygrad_lite.autograd": """Function backward enable_grad functional grad inference_mode is_grad_enabled
+        mark_written no_grad sum_to""",
+    "tinygrad_lite.autograd.functional": "hessian hvp jacobian jvp vhp vjp",
     "tinygrad_lite.cuda": "device_count is_available manual_seed manual_seed_all synchronize",
     "tinygrad_lite.nn": """AdaptiveAvgPool2d Arctan AvgPool2d BCELoss BCEWithLogitsLoss BatchNorm1d BatchNorm2d
         BinaryStep CELU Conv2d ConvTranspose2d CrossEntropyLoss Dropout Dropout2d ELU Embedding Flatten GELU Hardswish Hardtanh

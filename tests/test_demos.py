@@ -253,6 +253,33 @@ def check_train_convnet(r: dict, demo, out: Path) -> None:
     assert before.shape == after.shape and np.abs(before - after).mean() > 1.0, "training changed no filter"
 
 
+# ---------------------------------------------------------------- second order
+def check_second_order(r: dict, demo, out: Path) -> None:
+    check_figures(r, out)
+    nt = r["newton"]
+    # Newton converges quadratically: a few iterations; gradient descent at 1/L linearly
+    assert nt["newton_iters"] is not None and nt["newton_iters"] <= 12
+    assert nt["gd_iters"] is None or nt["gd_iters"] >= 10 * nt["newton_iters"]
+    c = r["curvature"]
+    # power iteration on hvp, the explicit Hessian, and a central difference of first-order
+    # gradients along the top eigenvector (no second-order code) agree
+    assert c["lambda_max_power"] == pytest.approx(c["lambda_max_explicit"], rel=1e-5)
+    assert c["lambda_max_power"] == pytest.approx(c["lambda_max_fd"], rel=1e-4)
+    assert c["lambda_max_explicit"] >= max(abs(c["lambda_min_explicit"]), 0) and c["lambda_max_power"] > 0
+    assert c["lr_threshold"] == pytest.approx(2 / c["lambda_max_power"])
+    runs = c["runs"].values()
+    for run in runs:
+        # below 2 / lambda_max the minimum is stable: the loss never rises; above, it is not: it rises
+        assert run["rose"] == (run["factor"] > 1), run
+        assert not run["diverged"] or run["factor"] > 1, run
+        if run["factor"] < 1:  # and it keeps going down
+            assert run["final"] <= run["start"], run
+        elif not run["diverged"]:  # it never settles back: it oscillates above the minimum, where the
+            assert run["final"] > run["start"], run  # curvature still forbids its lr
+            assert run["lr"] > 2 / run["lambda_max_end"], run
+    assert any(run["diverged"] for run in runs)  # far enough above, the loss explodes
+
+
 CHECKS = {
     "activations": check_activations,
     "zero_centering": check_zero_centering,
@@ -265,6 +292,7 @@ CHECKS = {
     "hyperparameter_search": check_hyperparameter_search,
     "train_mlp": check_train_mlp,
     "train_convnet": check_train_convnet,
+    "second_order": check_second_order,
 }
 
 

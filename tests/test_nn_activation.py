@@ -159,6 +159,12 @@ def test_softmax_and_log_softmax_gradients_are_the_jacobian_products(device, axi
         np.testing.assert_allclose(x.grad.numpy(), back, rtol=1e-12, atol=1e-14)
 
 
+def test_softmax_of_integers_is_refused_as_in_pytorch():
+    for name in ("softmax", "log_softmax"):
+        with pytest.raises(TypeError, match=f"{name}: the input must be floating point"):
+            getattr(tl.tensor([1, 2, 3]), name)(0)
+
+
 def test_a_fully_masked_row_is_nan_quietly_as_in_pytorch():
     x = tl.tensor([[0.0, -np.inf, 1.0], [-np.inf] * 3])
     with warnings.catch_warnings():

@@ -17,6 +17,7 @@ from helpers import (
     adaptive_ref,
     arr,
     check_op,
+    check_op_twice,
     conv2d_ref,
     conv_pads,
     conv_transpose2d_ref,
@@ -150,6 +151,13 @@ CONV_OPS = [
 @given(data=st.data())
 def test_conv_op(op, device, data):
     check_op(op, device, data)
+
+
+@pytest.mark.parametrize("op", CONV_OPS, ids=[op.name for op in CONV_OPS])
+@settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_conv_op_twice(op, device, data):
+    check_op_twice(op, device, data)
 
 
 def test_the_reference_is_a_convolution():

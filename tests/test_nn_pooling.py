@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import tinygrad_lite.nn.functional as F
-from helpers import Op, adaptive_ref, arr, check_op, pool_ref, window_side
+from helpers import Op, adaptive_ref, arr, check_op, check_op_twice, pool_ref, window_side
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -101,6 +101,13 @@ POOL_OPS = [
 @given(data=st.data())
 def test_pool_op(op, device, data):
     check_op(op, device, data)
+
+
+@pytest.mark.parametrize("op", POOL_OPS, ids=[op.name for op in POOL_OPS])
+@settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_pool_op_twice(op, device, data):
+    check_op_twice(op, device, data)
 
 
 # ---------------------------------------------------------------- bad input

@@ -8,7 +8,9 @@ sections of tinygrad_lite/ops.py. Values stay away from kinks and ties where an 
 for abs/relu-like ops; integers and halves for the rounding family, whose gradient is 0; +-3 for
 hardswish, 0 and 6 for relu6) and positive where an op needs it (log, sqrt, pow bases). For
 every row and device the test checks the forward values (float64), the gradient
-(``tl.gradcheck`` in float64), and in float32 that the output and every gradient keep the
+(``tl.gradcheck`` in float64), the second derivatives (``tl.gradgradcheck``, ``test_op_twice``;
+``Op.twice`` draws its inputs where the second derivative has a kink of its own: softsign and celu
+at 0), and in float32 that the output and every gradient keep the
 inputs' shape and dtype and agree with the float64 gradient (``helpers.check_op``, shared with
 the ConvNet ops' rows in tests/test_nn_conv.py and tests/test_nn_pooling.py). PyTorch's keyword spellings (``dim=``,
 ``keepdim=``, ``min=``) get rows of their own. References for PyTorch-only ops are written from
@@ -30,7 +32,7 @@ import re
 import numpy as np
 import pytest
 import tinygrad_lite.nn.functional as F
-from helpers import REAL, Op, arr, check_op
+from helpers import REAL, Op, arr, check_op, check_op_twice
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -866,9 +868,9 @@ OPS = [
        unary(away(-1, 1, -0.5, 1.5), b=st.sampled_from([(-1.0, 1.0), (-0.5, 1.5)]))),
     Op("relu6", lambda x: x.relu6(), lambda x: np.minimum(np.maximum(x, 0), 6),
        unary(away(0, 6, lo=-8, hi=8))),
-    Op("softsign", lambda x: x.softsign(), lambda x: x / (1 + np.abs(x)), unary()),
+    Op("softsign", lambda x: x.softsign(), lambda x: x / (1 + np.abs(x)), unary(), twice=unary(AWAY0)),
     Op("celu", lambda x, a: x.celu(a), lambda x, a: np.where(x > 0, x, a * np.expm1(x / a)),
-       unary(a=st.sampled_from([1.0, 0.5, 2.0]))),
+       unary(a=st.sampled_from([1.0, 0.5, 2.0])), twice=unary(AWAY0, a=st.sampled_from([1.0, 0.5, 2.0]))),
     Op("selu", lambda x: x.selu(), lambda x: SELU_SCALE * np.where(x > 0, x, SELU_ALPHA * np.expm1(x)),
        unary(AWAY0)),
     Op("hardswish", lambda x: x.hardswish(), lambda x: x * np.clip(x + 3, 0, 6) / 6,
@@ -1055,6 +1057,15 @@ OPS = [
 @given(data=st.data())
 def test_op(op, device, data):
     check_op(op, device, data)
+
+
+@pytest.mark.parametrize("op", OPS, ids=[op.name for op in OPS])
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_op_twice(op, device, data):
+    """Every op is twice differentiable: gradgradcheck of its row (fewer cases: each costs a
+    first-order backward per finite difference)."""
+    check_op_twice(op, device, data)
 
 
 class _Given:

@@ -25,7 +25,7 @@ from .factory import (
     zeros,
     zeros_like,
 )
-from .gradcheck import GradcheckError, gradcheck
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .graph import draw_graph
 from .tensor import Tensor, concatenate, einsum, maximum, minimum, stack, tril, triu, where
 from .tensor import concatenate as cat  # PyTorch's name
@@ -53,6 +53,7 @@ __all__ = [
     "Tensor",
     "arange",
     "as_tensor",
+    "autograd",
     "cat",
     "concatenate",
     "cuda",
@@ -65,6 +66,7 @@ __all__ = [
     "full_like",
     "get_default_device",
     "gradcheck",
+    "gradgradcheck",
     "graph",
     "inference_mode",
     "is_available",

@@ -152,11 +152,22 @@ _XP: dict = {}  # array type -> its array module, so that ops skip the device lo
 
 
 def xp_of(array):
-    """The array module (numpy-like namespace) of backend array ``array``."""
+    """The array module (numpy-like namespace) of backend array ``array``. For a Tensor (a
+    Function's backward run with ``create_graph=True``), its ``__array_namespace__()``: NumPy's
+    names over Tensor operations."""
     xp = _XP.get(type(array))
     if xp is None:
-        xp = _XP[type(array)] = get_xp(device_of(array))
+        device = device_of(array)
+        if device is None and hasattr(array, "__array_namespace__"):
+            return array.__array_namespace__()
+        xp = _XP[type(array)] = get_xp(device)
     return xp
+
+
+def is_array(a) -> bool:
+    """True for a backend array, False for a Tensor: the few backward steps that write into an
+    array in place (a speed-up) take a differentiable form on Tensors (``create_graph=True``)."""
+    return type(a) in _XP or device_of(a) is not None  # _XP: the array types seen so far
 
 
 def device_error(op: str, a: str, b: str) -> ValueError:
@@ -232,7 +243,10 @@ _ONE_HOT_MAX_ROWS = 96
 
 def scatter_add(target, index, values) -> None:
     """``target[index] += values`` with repeated indices accumulated, in place."""
-    if device_of(target) == "cuda":
+    if all(isinstance(i, (slice, int)) or i is Ellipsis or i is None
+           for i in (index if isinstance(index, tuple) else (index,))):
+        target[index] += values  # basic indexing picks each element once: nothing repeats
+    elif device_of(target) == "cuda":
         import cupyx
 
         cupyx.scatter_add(target, index, values)

@@ -1,10 +1,11 @@
-"""Check analytic gradients against central finite differences in float64."""
+"""Check analytic gradients, and the gradients of gradients, against central finite
+differences in float64."""
 from __future__ import annotations
 
 import numpy as np
 
-from .autograd import no_grad
-from .tensor import Tensor
+from .autograd import enable_grad, grad, no_grad
+from .tensor import Tensor, concatenate
 
 
 class GradcheckError(AssertionError):
@@ -78,6 +79,52 @@ def gradcheck(fn, *inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
     return True
 
 
+def gradgradcheck(fn, *inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
+    """``gradcheck`` of the gradient of ``fn``: the second derivatives against central differences
+    of the first ones (PyTorch's ``gradgradcheck``), every input in float64.
+
+    The first gradient, a vector-Jacobian product ``g(x, v) = v^T d fn(x)/dx`` computed with
+    ``create_graph=True`` for a fixed random ``v`` (or ``grad_outputs``) of the output's shape,
+    is checked as a function of the inputs and of ``v`` itself, so that both the Hessian terms
+    and the linearity in ``v`` of every backward are compared with finite differences.
+    Returns True, or raises GradcheckError as ``gradcheck`` does.
+    """
+    if not any(isinstance(t, Tensor) and t.requires_grad for t in inputs):
+        raise ValueError(f"gradgradcheck: none of the {len(inputs)} inputs requires grad, so it would check "
+                         "nothing; pass the tensors to check with requires_grad=True")
+    shape, device = _output_of(fn, inputs)
+    if grad_outputs is None:
+        v = np.random.default_rng(seed + 1).standard_normal(shape)
+    else:
+        v = grad_outputs.numpy() if isinstance(grad_outputs, Tensor) else np.asarray(grad_outputs)
+    v = Tensor(v, dtype=np.float64, device=device, requires_grad=True)
+
+    def first_gradient(*args):
+        *xs, u = args
+        wanted = [x for x in xs if isinstance(x, Tensor) and x.requires_grad]
+        with enable_grad():  # gradcheck evaluates it under no_grad: the first pass needs a graph
+            out = fn(*xs)
+            if not out.requires_grad:
+                return (out * 0).reshape(-1)
+            gs = grad(out, wanted, grad_outputs=u, create_graph=True, allow_unused=True)
+            return concatenate([(x * 0 if g is None else g).reshape(-1) for x, g in zip(wanted, gs)]
+                               + [(u * 0).reshape(-1)])  # keeps u an input even where no gradient used it
+
+    return gradcheck(first_gradient, *inputs, v, eps=eps, atol=atol, rtol=rtol, seed=seed)
+
+
+def _output_of(fn, inputs):
+    """(shape, device) of ``fn``'s output on float64 copies of the inputs (with a graph: ``fn``
+    may itself differentiate, as a first gradient checked to the third order does)."""
+    xs = [Tensor(t.data.astype(np.float64), device=t.device, requires_grad=True)
+          if isinstance(t, Tensor) and t.requires_grad else t for t in inputs]
+    with enable_grad():
+        out = fn(*xs)
+    if not isinstance(out, Tensor):
+        raise TypeError(f"gradgradcheck: fn must return a Tensor, got {type(out).__name__}")
+    return out.shape, out.device
+
+
 def _skipped_note(inputs) -> str:
     """'input 1 does not require grad: not checked' (or 'inputs 1, 3 do not ...'); '' if none."""
     idx = [k for k, t in enumerate(inputs) if isinstance(t, Tensor) and not t.requires_grad]
@@ -92,4 +139,4 @@ def _skipped_note(inputs) -> str:
     return "; ".join(notes)
 
 
-__all__ = ["GradcheckError", "gradcheck"]
+__all__ = ["GradcheckError", "gradcheck", "gradgradcheck"]

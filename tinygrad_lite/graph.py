@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np  # host-side formatting of values
 
 from . import backend
-from .autograd import _FREED
+from .autograd.engine import _FREED
 from .files import atomic_write
 from .tensor import Tensor
 

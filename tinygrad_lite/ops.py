@@ -22,6 +22,12 @@ without overflow warnings, for inputs as large as +-1e3 and beyond.
 Indices arrive as backend arrays on the data's device, checked by the Tensor methods; a
 "grid" is the full integer-array index that picks ``index`` along one axis and every
 position along the others.
+
+Every forward and backward here also runs on Tensors, for gradients of gradients
+(``create_graph=True``, see ``autograd``): arrays come from ``xp = xp_of(x)``, which is NumPy's
+names over Tensor operations for a Tensor, and the few in-place writes that save memory or time
+on arrays have a differentiable form on Tensors (``out = xp.multiply(a, b, out=a)``: in place on
+an array, a new Tensor otherwise; ``index_add`` for writes at an index).
 """
 from __future__ import annotations
 
@@ -30,7 +36,7 @@ import math
 import numpy as np  # errstate only: arrays come from the backend
 
 from .autograd import Function
-from .backend import device_of, scatter_add, xp_of
+from .backend import device_of, is_array, scatter_add, xp_of
 
 
 # ---------------------------------------------------------------- arithmetic
@@ -112,7 +118,9 @@ class Fmod(Function):
 
 class Pow(Function):
     """x ** y; d/dx = y x^(y-1), d/dy = x^y ln x. At x = 0 the formulas give 0 * inf:
-    d/dx is 0 where y = 0 (x^0 is constant) and d/dy is 0 where x^y = 0, as in PyTorch."""
+    d/dx is 0 where y = 0 (x^0 is constant) and d/dy is 0 where x^y = 0, as in PyTorch. Only
+    the points x = y = 0 are masked, so that d/dx stays y x^(y-1) as a function of y (its
+    derivative at y = 0 is 1 / x)."""
 
     def forward(self, x, y):
         self.x, self.y = x, y
@@ -122,7 +130,7 @@ class Pow(Function):
     def backward(self, grad):
         xp, x, y = xp_of(self.x), self.x, self.y
         # the masked points get base 1 (1^(y-1) = 1, ln 1 = 0): no 0 * inf and no warnings
-        gx = grad * y * xp.where(y == 0, 1, x) ** (y - 1) if self.needs_input_grad[0] else None
+        gx = grad * y * xp.where((y == 0) & (x == 0), 1, x) ** (y - 1) if self.needs_input_grad[0] else None
         gy = grad * self.out * xp.log(xp.where(self.out == 0, 1, x)) if self.needs_input_grad[1] else None
         return gx, gy
 
@@ -359,8 +367,9 @@ class Clip(Function):
 
     def forward(self, x, lo, hi):
         self.x, self.lo, self.hi = x, lo, hi
-        # astype: NumPy 2 promotes float32 clipped by a NumPy float64 bound to float64
-        return xp_of(x).clip(x, lo, hi).astype(x.dtype, copy=False)
+        out = xp_of(x).clip(x, lo, hi)
+        # NumPy 2 promotes float32 clipped by a NumPy float64 bound to float64: cast back
+        return out if out.dtype == x.dtype else out.astype(x.dtype)
 
     def backward(self, grad):
         x, lo, hi = self.x, self.lo, self.hi
@@ -400,9 +409,11 @@ class Rounding(Function):
 
 # ---------------------------------------------------------------- activations
 def _sigmoid(xp, x):
-    """1 / (1 + e^-x) from e^-|x| <= 1, as ``Sigmoid``: never overflows."""
-    e = xp.exp(-abs(x))
-    return xp.where(x >= 0, 1, e) / (1 + e)
+    """1 / (1 + e^-x) from e = e^-|x| <= 1, as ``Sigmoid``: never overflows. -|x| is written
+    where(x >= 0, -x, x), so that on Tensors its derivative at 0 is the sigmoid's (abs's is 0)."""
+    pos = x >= 0
+    e = xp.exp(xp.where(pos, -x, x))
+    return xp.where(pos, 1, e) / (1 + e)
 
 
 def _softplus(xp, x):
@@ -415,9 +426,7 @@ class Sigmoid(Function):
     e / (1 + e) for x < 0: never overflows and keeps full relative precision for x << 0."""
 
     def forward(self, x):
-        xp = xp_of(x)
-        e = xp.exp(-abs(x))
-        self.out = xp.where(x >= 0, 1, e) / (1 + e)
+        self.out = _sigmoid(xp_of(x), x)
         return self.out
 
     def backward(self, grad):
@@ -547,10 +556,11 @@ def _ndtr(xp, a):
     """Phi(a) = P(N(0, 1) <= a), with full relative precision in the lower tail: 0.5 erfc(|a| /
     sqrt 2) there, not 1 - (something near 1). NumPy has no erf, so it is computed here.
 
-    float32 takes one rational fit with no branches, written in place (about 30 passes over
-    the data: a GPT's GELU spent half its training step in the branches below); other dtypes
-    take Cephes' branches (relative error ~1e-15 in float64, which gradchecks need)."""
-    if a.dtype == xp.float32:
+    float32 arrays take one rational fit with no branches, written in place (about 30 passes
+    over the data: a GPT's GELU spent half its training step in the branches below); other
+    dtypes take Cephes' branches (relative error ~1e-15 in float64, which gradchecks need), and
+    so do Tensors (a ``create_graph=True`` pass), whose graph needs no writes in place."""
+    if a.dtype == xp.float32 and is_array(a):
         return _ndtr_float32(xp, a)
     return _ndtr_cephes(xp, a)
 
@@ -604,13 +614,13 @@ def _ndtr_cephes(xp, a):
     """Every branch is evaluated on inputs clipped to its own range, so none warns."""
     x = a * _SQRT_HALF
     z = abs(x)
-    s = xp.minimum(z, 1.0)  # erf(s) = s T(s^2) / U(s^2) for s <= 1
+    s = xp.clip(x, -1.0, 1.0)  # erf(s) = s T(s^2) / U(s^2) for |s| <= 1, odd: smooth through 0
     erf = s * _poly(_ERF_T, s * s) / _poly(_ERF_U, s * s, monic=True)
     c = xp.clip(z, 1.0, 27.0)  # erfc(c) = e^(-c^2) P(c) / Q(c) (c < 8) or R(c) / S(c); 0 beyond 27
     ratio = xp.where(c < 8, _poly(_ERFC_P, c) / _poly(_ERFC_Q, c, monic=True),
                      _poly(_ERFC_R, c) / _poly(_ERFC_S, c, monic=True))
-    tail = 0.5 * xp.where(z < 1, 1 - erf, xp.exp(-c * c) * ratio)  # P(N(0, 1) > |a|)
-    return xp.where(z < _SQRT_HALF, 0.5 + 0.5 * xp.sign(x) * erf, xp.where(x > 0, 1 - tail, tail))
+    tail = 0.5 * xp.where(z < 1, 1 - abs(erf), xp.exp(-c * c) * ratio)  # P(N(0, 1) > |a|)
+    return xp.where(z < _SQRT_HALF, 0.5 + 0.5 * erf, xp.where(x > 0, 1 - tail, tail))
 
 
 class GELU(Function):
@@ -671,12 +681,11 @@ class Mish(Function):
 
 
 def _shifted(x, axis):
-    """x - max(x) over ``axis``, a new array: every value <= 0, so exp cannot overflow. A row of
-    -inf is shifted by 0, not by -inf (inf - inf would be nan): its softmax is then 0 / 0 = nan,
-    as in PyTorch."""
-    xp = xp_of(x)
-    m = x.max(axis=axis, keepdims=True)
-    return x - xp.where(xp.isfinite(m), m, 0)
+    """x - max(x) over ``axis``, a new array: every value <= 0, so exp cannot overflow. The
+    shift is clipped to the finite floats: a row of -inf is shifted by the lowest, not by -inf
+    (inf - inf would be nan), and its softmax is then 0 / 0 = nan, as in PyTorch."""
+    big = float(np.finfo(x.dtype).max)
+    return x - xp_of(x).clip(xp_of(x).amax(x, axis=axis, keepdims=True), -big, big)
 
 
 class Softmax(Function):
@@ -685,9 +694,10 @@ class Softmax(Function):
 
     def forward(self, x, axis):
         y = _shifted(x, axis)
-        xp_of(y).exp(y, out=y)
+        xp = xp_of(y)
+        y = xp.exp(y, out=y)  # in place on an array; on Tensors (create_graph=True) a new one
         with np.errstate(invalid="ignore", divide="ignore"):  # a row of -inf: nan, quietly
-            y /= y.sum(axis=axis, keepdims=True)
+            y = xp.divide(y, y.sum(axis=axis, keepdims=True), out=y)
         self.out, self.axis = y, axis
         return y
 
@@ -703,7 +713,7 @@ class LogSoftmax(Function):
         y = _shifted(x, axis)
         xp = xp_of(y)
         with np.errstate(invalid="ignore", divide="ignore"):  # a row of -inf: nan, quietly
-            y -= xp.log(xp.exp(y).sum(axis=axis, keepdims=True))
+            y = xp.subtract(y, xp.log(xp.exp(y).sum(axis=axis, keepdims=True)), out=y)
         self.out, self.axis = y, axis
         return y
 
@@ -738,7 +748,7 @@ class Sum(Function):
 
     def backward(self, grad):
         grad, xp = _keepdims(grad, self.shape, self.axis, self.keepdims), xp_of(grad)
-        if math.prod(self.shape) >= _VIEW_FROM:
+        if math.prod(self.shape) >= _VIEW_FROM or not is_array(grad):
             return xp.broadcast_to(grad, self.shape)  # a read-only view: no memory
         out = xp.empty(self.shape, dtype=grad.dtype)
         out[...] = grad
@@ -750,14 +760,13 @@ class Max(Function):
 
     def forward(self, x, axis, keepdims):
         self.x, self.axis, self.keepdims = x, axis, keepdims
-        self.out = x.max(axis=axis, keepdims=True)
+        self.out = xp_of(x).amax(x, axis=axis, keepdims=True)
         return self.out if keepdims else self.out.reshape(_reduced_shape(x.shape, axis))
 
     def backward(self, grad):
         mask = (self.x == self.out).astype(grad.dtype)
-        mask /= mask.sum(axis=self.axis, keepdims=True)  # ties share the gradient
-        mask *= _keepdims(grad, self.x.shape, self.axis, self.keepdims)
-        return mask
+        share = mask / mask.sum(axis=self.axis, keepdims=True)  # ties share the gradient
+        return share * _keepdims(grad, self.x.shape, self.axis, self.keepdims)
 
 
 class Prod(Function):
@@ -776,13 +785,13 @@ class Prod(Function):
         n = math.prod(x.shape[a] for a in axes)
         if n == 0:  # an empty product is 1 whatever the (no) elements
             return xp.zeros(x.shape, dtype=grad.dtype)
-        moved = x.transpose(rest + list(axes))  # reduced axes last, then as one
+        moved = xp.transpose(x, rest + list(axes))  # reduced axes last, then as one
         flat = moved.reshape(moved.shape[:len(rest)] + (n,))
         ones = xp.ones(flat.shape[:-1] + (1,), dtype=flat.dtype)
         before = xp.cumprod(xp.concatenate([ones, flat[..., :-1]], axis=-1), axis=-1)
         after = xp.flip(xp.cumprod(xp.flip(xp.concatenate([flat[..., 1:], ones], axis=-1), -1), axis=-1), -1)
-        others = (before * after).reshape(moved.shape).transpose(
-            sorted(range(x.ndim), key=(rest + list(axes)).__getitem__))
+        others = xp.transpose((before * after).reshape(moved.shape),
+                              sorted(range(x.ndim), key=(rest + list(axes)).__getitem__))
         return others * _keepdims(grad, x.shape, self.axis, self.keepdims)
 
 
@@ -839,7 +848,7 @@ class Permute(Function):
         return x.transpose(axes)
 
     def backward(self, grad):
-        return grad.transpose(tuple(sorted(range(len(self.axes)), key=self.axes.__getitem__)))
+        return xp_of(grad).transpose(grad, tuple(sorted(range(len(self.axes)), key=self.axes.__getitem__)))
 
 
 class Expand(Function):
@@ -928,10 +937,7 @@ class Index(Function):
         return x[index]
 
     def backward(self, grad):
-        xp = xp_of(grad)
-        gx = xp.zeros(self.shape, dtype=grad.dtype)
-        scatter_add(gx, self.index, grad)  # repeated indices accumulate
-        return gx
+        return index_add(xp_of(grad).zeros(self.shape, dtype=grad.dtype), self.index, grad)  # repeats accumulate
 
 
 class Slice(Function):
@@ -946,6 +952,8 @@ class Slice(Function):
 
     def backward(self, grad):
         gx = xp_of(grad).zeros(self.shape, dtype=grad.dtype)
+        if not is_array(gx):
+            return index_add(gx, self.index, grad)
         gx[self.index] = grad
         return gx
 
@@ -961,9 +969,7 @@ class Gather(Function):
         return x[grid]
 
     def backward(self, grad):
-        gx = xp_of(grad).zeros(self.shape, dtype=grad.dtype)
-        scatter_add(gx, self.grid, grad)
-        return gx
+        return index_add(xp_of(grad).zeros(self.shape, dtype=grad.dtype), self.grid, grad)
 
 
 class ScatterAdd(Function):
@@ -980,6 +986,22 @@ class ScatterAdd(Function):
 
     def backward(self, grad):
         return grad, grad[self.grid] if self.needs_input_grad[1] else None
+
+
+def index_add(x, index, values, unique=False):
+    """``x`` with ``values`` added at ``index`` (NumPy indexing; repeated indices accumulate): in
+    place on a backend array, which is returned, and as a new Tensor by ``ScatterAdd`` on a Tensor
+    (a backward run with ``create_graph=True``), differentiable in both ``x`` and ``values``.
+    ``unique``: the index picks no element twice, so a plain ``+=`` does on arrays (faster)."""
+    if is_array(x):
+        if unique:
+            x[index] += values
+        else:
+            scatter_add(x, index, values)
+        return x
+    target = x.detach()[index].shape
+    values = x._lift(values)
+    return ScatterAdd.apply(x, values if values.shape == target else values.expand(target), grid=index)
 
 
 # ---------------------------------------------------------------- matmul

@@ -339,11 +339,13 @@ class Tensor:
         """The same data, cut from the graph."""
         return Tensor._wrap(self._data, self.device)
 
-    def backward(self, grad=None, retain_graph=False):
+    def backward(self, grad=None, retain_graph=None, create_graph=False):
         """Accumulate the gradient of this tensor into ``.grad`` of every leaf that requires grad.
 
         ``grad`` (d(loss)/d(self)) may be omitted only for a one-element tensor.
-        The graph is freed afterwards unless ``retain_graph``.
+        The graph is freed afterwards unless ``retain_graph`` (default: ``create_graph``).
+        With ``create_graph`` the gradients are Tensors with a graph of their own, to be
+        differentiated again (``tl.autograd.grad`` gives them without touching ``.grad``).
         """
         if not self.requires_grad:
             raise RuntimeError("backward() on a tensor that does not require grad (no graph)")
@@ -351,13 +353,18 @@ class Tensor:
             if self._data.size != 1:
                 raise RuntimeError(f"backward() without grad needs a one-element output, got shape {self.shape}")
             grad = xp_of(self._data).ones(self.shape, dtype=self.dtype)
+        elif create_graph and isinstance(grad, Tensor):
+            if grad.shape != self.shape:
+                raise ValueError(f"backward(): grad of shape {grad.shape} for output of shape {self.shape}")
         else:
             grad = backend.to_device(grad._data if isinstance(grad, Tensor) else grad, self.device)
             if grad.shape != self.shape:
                 raise ValueError(f"backward(): grad of shape {grad.shape} for output of shape {self.shape}")
             # a copy: leaves' gradients may be views of it, and the caller may reuse its array
             grad = grad.astype(self.dtype, copy=True)
-        autograd.backward(self, grad, retain_graph)
+        if create_graph and not isinstance(grad, Tensor):
+            grad = Tensor._wrap(grad, self.device)
+        autograd.backward(self, grad, bool(retain_graph), create_graph)
 
     def zero_grad(self):
         """Drop the gradient (``grad = None``)."""
@@ -792,6 +799,9 @@ class Tensor:
         return self._softmax_op(ops.LogSoftmax, axis)
 
     def _softmax_op(self, op, axis):
+        if not is_float(self.dtype):  # as PyTorch: no softmax of integers
+            name = "softmax" if op is ops.Softmax else "log_softmax"
+            raise TypeError(f"{name}: the input must be floating point, got dtype {self.dtype}")
         if self.ndim == 0:  # PyTorch takes dims 0 and -1 of a 0-d tensor: one element, its own softmax
             axis_arg(axis, 1)
             return op.apply(self.reshape(1), axis=0).reshape(())
@@ -1735,6 +1745,11 @@ class Tensor:
         """``numpy.transpose(t, axes)``: ``t.permute(axes)``, or ``t.T`` without axes."""
         return self.T if axes is None else self.permute(axes)
 
+    def __array_namespace__(self, api_version=None):
+        """``xp_of(t)``: NumPy's names over Tensor operations on this tensor's device (the array
+        API's hook), so that a Function's backward runs on Tensors for ``create_graph=True``."""
+        return _namespace(self.device)
+
 
 def where(cond, x, y):
     """Elementwise ``x`` where ``cond`` else ``y`` (broadcast); no gradient flows to ``cond``."""
@@ -1851,3 +1866,121 @@ def einsum(equation, *operands):
 
 # NumPy function name -> the function above that takes the same arguments (``__array_function__``)
 _NUMPY_MODULE_FUNCTIONS = {"concatenate": concatenate, "stack": stack, "where": where, "einsum": einsum}
+
+
+class TensorNamespace:
+    """NumPy's names over Tensor operations, as ``xp_of(t)`` gives it for a Tensor ``t`` (its
+    ``__array_namespace__``): a Function's ``forward`` and ``backward``, written with
+    ``xp = xp_of(x)``, run on Tensors with it and record a graph, which ``create_graph=True`` needs.
+
+    Functions come from the NumPy-protocol tables (``NUMPY_UFUNCS``, ``NUMPY_FUNCTIONS``: NumPy's
+    meanings) and the few below. Constructors (``zeros``, ``ones``, ``eye``, ...) make constants
+    on the namespace's device. ``out=`` is accepted and ignored: the result is a new Tensor, so
+    code written ``out = xp.add(out, b, out=out)`` updates an array in place and a Tensor
+    functionally. dtypes and constants (``xp.inf``, ``xp.float32``) are the backend's, and so is
+    ``arange``'s result (an index).
+    """
+
+    def __init__(self, device):
+        self.device, self._xp = device, backend.get_xp(device)
+
+    def __getattr__(self, name):
+        if name in NUMPY_UFUNCS:
+            method = NUMPY_UFUNCS[name]
+
+            def ufunc(*args, out=None):
+                ref = next((a for a in args if isinstance(a, Tensor)), None)
+                if ref is None:  # constants only: the backend's ufunc
+                    return getattr(self._xp, name)(*args)
+                operands = [ref._lift(a) for a in args]
+                return getattr(operands[0], method)(*operands[1:])
+
+            return ufunc
+        if name in NUMPY_FUNCTIONS:
+            method = NUMPY_FUNCTIONS[name]
+            return lambda x, *args, out=None, **kwargs: getattr(x, method)(*args, **kwargs)
+        if name in _NUMPY_MODULE_FUNCTIONS:
+            return _NUMPY_MODULE_FUNCTIONS[name]
+        attr = getattr(self._xp, name)
+        if callable(attr) and not isinstance(attr, type) and not hasattr(attr, "dtype"):
+            raise AttributeError(f"xp_of(tensor).{name}: NumPy's {name} has no Tensor counterpart, so it "
+                                 "cannot run in a create_graph=True backward")
+        return attr  # a dtype or a constant
+
+    def _const(self, array):
+        return Tensor._wrap(array, self.device)
+
+    def zeros(self, shape, dtype=None):
+        """A constant Tensor of zeros (float32 by default)."""
+        return self._const(self._xp.zeros(shape, dtype=dtype or backend.DEFAULT_FLOAT))
+
+    empty = zeros  # a Tensor is never written into: empty is zeros (and documented by it)
+
+    def ones(self, shape, dtype=None):
+        """A constant Tensor of ones (float32 by default)."""
+        return self._const(self._xp.ones(shape, dtype=dtype or backend.DEFAULT_FLOAT))
+
+    def full(self, shape, value, dtype=None):
+        """A constant Tensor filled with ``value``."""
+        return self._const(self._xp.full(shape, value, dtype=dtype or backend.DEFAULT_FLOAT))
+
+    def eye(self, n, dtype=None):
+        """The constant n x n identity."""
+        return self._const(self._xp.eye(n, dtype=dtype or backend.DEFAULT_FLOAT))
+
+    def arange(self, *args, **kwargs):
+        """``numpy.arange`` as a backend array (an index, not data)."""
+        return self._xp.arange(*args, **kwargs)
+
+    def zeros_like(self, x, dtype=None):
+        """Constant zeros of ``x``'s shape and dtype."""
+        return self.zeros(x.shape, dtype or x.dtype)
+
+    def ones_like(self, x, dtype=None):
+        """Constant ones of ``x``'s shape and dtype."""
+        return self.ones(x.shape, dtype or x.dtype)
+
+    def asarray(self, x, dtype=None):
+        """``x`` as a Tensor on this device (a Tensor of the dtype as it is)."""
+        return x if isinstance(x, Tensor) and dtype in (None, x.dtype) else Tensor(x, dtype=dtype, device=self.device)
+
+    def copy(self, x):
+        """``x`` itself: Tensors in a graph are never written in place."""
+        return x
+
+    def broadcast_to(self, x, shape):
+        """``x.expand(shape)``."""
+        return x.expand(shape)
+
+    def stack(self, xs, axis=0):
+        """``tl.stack(xs, axis)``."""
+        return stack(xs, axis)
+
+    def einsum(self, subscripts, *operands, optimize=False):
+        """``tl.einsum``; NumPy's ``optimize`` is ignored."""
+        return einsum(subscripts, *operands)
+
+    def hypot(self, x, y):
+        """sqrt(x^2 + y^2)."""
+        ref = x if isinstance(x, Tensor) else y
+        x, y = ref._lift(x), ref._lift(y)
+        return (x * x + y * y).sqrt()
+
+    def cumprod(self, x, axis):
+        """Running product along ``axis`` by multiplication, one slice at a time (exact with zeros)."""
+        axis = axis % x.ndim
+        pieces = [x.narrow(axis, 0, 1)]
+        for i in range(1, x.shape[axis]):
+            pieces.append(pieces[-1] * x.narrow(axis, i, 1))
+        return concatenate(pieces, axis)
+
+
+_NAMESPACES: dict = {}
+
+
+def _namespace(device):
+    """The one ``TensorNamespace`` of ``device``."""
+    ns = _NAMESPACES.get(device)
+    if ns is None:
+        ns = _NAMESPACES[device] = TensorNamespace(device)
+    return ns

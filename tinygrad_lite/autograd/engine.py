@@ -1,4 +1,4 @@
-"""The autograd engine: Function, the backward pass and the gradient modes (no_grad,
+"""The autograd engine: Function, the backward pass, ``grad`` and the gradient modes (no_grad,
 enable_grad, inference_mode).
 
 A Function is one differentiable primitive. Its ``forward`` works on raw backend
@@ -18,14 +18,27 @@ In-place writes (``Tensor.add_`` and the like, optimizers' steps) call
 before its backward runs, that none of its inputs' or its output's memory was
 written after its forward: otherwise the gradient would silently mix old and new
 values, so it raises PyTorch's "modified by an inplace operation" error instead.
+
+Gradients of gradients (``create_graph=True``). The first-order pass runs every ``backward`` on
+arrays, so a gradient is a constant. With ``create_graph`` the same ``backward`` code runs on
+Tensors instead: the gradient is a Tensor, and a Function that ``saves`` first runs its
+``forward`` again on its input Tensors, so that everything it saves (its inputs, its output,
+``x_hat``-like intermediates) is a Tensor that depends on the inputs. ``xp_of`` of a Tensor is
+a namespace of NumPy's names over Tensor operations, so code written with ``xp = xp_of(x)``
+records a graph, and the gradient can be differentiated again, to any order. Bool and integer
+arrays a forward saves (masks, argmax indices) come out of comparisons and are constants, as they
+should be. A Function whose forward or backward cannot run on Tensors (or that sets
+``once_differentiable = True``) raises an error naming it when differentiated twice; it never
+gives a silently wrong second derivative.
 """
 from __future__ import annotations
 
+import copy
 import functools
 import operator
 import weakref
 
-from . import backend
+from .. import backend
 
 _grad_enabled = True
 
@@ -151,9 +164,14 @@ class inference_mode(no_grad):
 
 
 class Function:
-    """Base class of every differentiable op. Subclass it and call ``MyOp.apply(*tensors)``."""
+    """Base class of every differentiable op. Subclass it and call ``MyOp.apply(*tensors)``.
+
+    It is twice differentiable (``create_graph=True``) when its ``forward`` and ``backward`` are
+    written with ``xp = xp_of(array)`` and operations a Tensor has (module docstring); set
+    ``once_differentiable = True`` where they are not, for a clear error instead of a failed run."""
 
     saves = True  # False where backward needs no input or output values (no in-place check)
+    once_differentiable = False  # True: differentiating its backward raises (PyTorch's @once_differentiable)
 
     def __init__(self, tensors):
         self.needs_input_grad = tuple([t.requires_grad for t in tensors])  # list: faster than a genexpr
@@ -185,7 +203,7 @@ class Function:
         # no graph node without a gradient to send back: ctx (and what it saved) is dropped
         if _grad_enabled and True in ctx.needs_input_grad:
             _time += 1
-            ctx.stamp = _time
+            ctx.stamp, ctx.kwargs = _time, kwargs  # kwargs: to run forward again for create_graph
             return tensors[0]._wrap(out, device, ctx)
         return tensors[0]._wrap(out, device)
 
@@ -208,15 +226,17 @@ _FREED_MESSAGE = (
 )
 
 
-def _graph(root):
-    """(ops, leaves): the nodes of root's graph that need a gradient, ops (nodes made by a
-    Function) oldest first, so that each comes before every op that used it (root last),
-    and the leaves. Leaves use nothing, so they can all come after every op.
+def _graph(roots):
+    """(ops, leaves): the nodes of the graph of ``roots`` that need a gradient, ops (nodes made by
+    a Function) oldest first, so that each comes before every op that used it, and the leaves.
+    Leaves use nothing, so they can all come after every op.
 
     Raises before any gradient is touched if part of the graph was freed."""
-    if root._ctx is None:
-        return [], [root]
-    ops, leaves, seen, stack = [], [], {id(root)}, [root]
+    ops, leaves, seen, stack = [], [], set(), []
+    for root in roots:
+        if id(root) not in seen:
+            seen.add(id(root))
+            (leaves if root._ctx is None else stack).append(root)
     while stack:
         node = stack.pop()
         ctx = node._ctx
@@ -234,10 +254,30 @@ def _graph(root):
 _stamp = operator.attrgetter("_ctx.stamp")
 
 
-def backward(root, grad, retain_graph=False):
-    """Accumulate d(root)/d(leaf) * grad into the ``.grad`` of every leaf that requires grad."""
-    ops, leaves = _graph(root)
-    grads = {id(root): grad}
+def backward(root, grad, retain_graph=False, create_graph=False):
+    """Accumulate d(root)/d(leaf) * grad into the ``.grad`` of every leaf that requires grad.
+
+    ``grad`` is an array, or with ``create_graph`` a Tensor: the leaves' gradients are then
+    Tensors with a graph of their own (the graph is kept, whatever ``retain_graph`` says)."""
+    leaves, grads = _propagate([root], [grad], retain_graph or create_graph, create_graph, ())
+    handed: set = set()
+    for leaf in leaves:
+        g = grads.pop(id(leaf), None)
+        if g is None:
+            continue
+        if create_graph:
+            leaf.grad = g if leaf.grad is None else leaf.grad + g
+        else:
+            _accumulate(leaf, g, handed)
+
+
+def _propagate(roots, root_grads, retain_graph, create_graph, keep):
+    """(leaves, grads): the gradients of the leaves of the roots' graph and of the nodes whose
+    ids are in ``keep``, by id, from the roots' gradients; arrays, or Tensors with ``create_graph``."""
+    ops, leaves = _graph(roots)
+    grads: dict = {}
+    for root, g in zip(roots, root_grads):
+        grads[id(root)] = g if id(root) not in grads else grads[id(root)] + g
     while ops:
         # popped, not iterated: a node (and its forward output) can be freed once handled
         node = ops.pop()
@@ -247,9 +287,11 @@ def backward(root, grad, retain_graph=False):
         g = grads.pop(id(node), None)
         if g is None:
             continue
+        if keep and id(node) in keep:  # asked for (``grad``'s inputs): every contribution is in
+            grads[id(node)] = g
         if ctx.stamp < _last_write and ctx.saves:
             _check_unwritten(ctx, node)
-        gxs = ctx.backward(g)
+        gxs = _differentiable_backward(ctx, g) if create_graph else ctx.backward(g)
         if not isinstance(gxs, tuple):
             gxs = (gxs,)
         if len(gxs) != len(ctx.parents):
@@ -266,11 +308,96 @@ def backward(root, grad, retain_graph=False):
             key = id(p)
             prev = grads.get(key)
             grads[key] = gx if prev is None else prev + gx  # never in place: gradients are shared
-    handed: set = set()
-    for leaf in leaves:
-        g = grads.pop(id(leaf), None)
-        if g is not None:
-            _accumulate(leaf, g, handed)
+    return leaves, grads
+
+
+def _differentiable_backward(ctx, grad):
+    """``ctx.backward`` run on Tensors (``grad`` is one): after its ``forward`` has run again on
+    the input Tensors, if it saves, so that what it saved depends on them. Every gradient it
+    returns must be a Tensor: an array would be a constant, a silently wrong second derivative."""
+    name = type(ctx).__name__
+    if ctx.once_differentiable:
+        raise RuntimeError(f"{name} is differentiable only once (once_differentiable = True): its backward "
+                           "cannot be differentiated, so create_graph=True cannot go through it")
+    with enable_grad():
+        try:
+            if ctx.saves:
+                ctx = copy.copy(ctx)  # the recorded node keeps its arrays
+                ctx.forward(*ctx.parents, **ctx.kwargs)
+            gxs = ctx.backward(grad)
+        except Exception as e:
+            raise RuntimeError(
+                f"{name} is differentiable only once: its forward and backward could not run on Tensors "
+                f"for create_graph=True ({type(e).__name__}: {e}). Write them with xp = xp_of(x) and "
+                "operations a Tensor has (docs/extending.md)") from e
+    for gx in gxs if isinstance(gxs, tuple) else (gxs,):
+        if gx is not None and type(gx) is not type(grad):
+            raise RuntimeError(f"{name}.backward returned a {type(gx).__name__}, not a Tensor, in a "
+                               "create_graph=True pass: that gradient would be a constant; build it from "
+                               "xp = xp_of(grad) and the saved values")
+    return gxs
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False):
+    """PyTorch's ``torch.autograd.grad``: the gradients of ``outputs`` (a Tensor or a sequence)
+    with respect to ``inputs`` (likewise), sum_k d(outputs[k])/d(input) * grad_outputs[k], as a
+    tuple with one Tensor per input; ``.grad`` attributes are left alone.
+
+    ``grad_outputs`` may be omitted (or None) for one-element outputs. With ``create_graph`` the
+    gradients have a graph of their own and can be differentiated again (Hessian-vector products:
+    ``grad(g @ v, x)`` with ``g = grad(f, x, create_graph=True)[0]``). The graph is freed unless
+    ``retain_graph`` (default: ``create_graph``). An input that the outputs do not depend on is
+    an error unless ``allow_unused``; its gradient is then None.
+    """
+    outputs = list(outputs) if isinstance(outputs, (tuple, list)) else [outputs]
+    inputs = [inputs] if not isinstance(inputs, (tuple, list)) else list(inputs)
+    if grad_outputs is None:
+        grad_outputs = [None] * len(outputs)
+    elif not isinstance(grad_outputs, (tuple, list)):
+        grad_outputs = [grad_outputs]
+    if len(grad_outputs) != len(outputs):
+        raise ValueError(f"grad: {len(grad_outputs)} grad_outputs for {len(outputs)} outputs")
+    for k, t in enumerate(inputs):
+        if not getattr(t, "requires_grad", False):
+            raise RuntimeError(f"grad: input {k} does not require grad: it cannot be differentiated against")
+    roots, seeds = [], []
+    for k, (out, g) in enumerate(zip(outputs, grad_outputs)):
+        if not out.requires_grad:
+            raise RuntimeError(f"grad: output {k} does not require grad (it has no graph)")
+        seeds.append(_seed(out, g, k, create_graph))
+        roots.append(out)
+    retain = create_graph if retain_graph is None else retain_graph
+    _, grads = _propagate(roots, seeds, retain, create_graph, {id(t) for t in inputs})
+    result = []
+    for k, t in enumerate(inputs):
+        g = grads.get(id(t))
+        if g is None and not allow_unused:
+            raise RuntimeError(f"grad: input {k} (shape {t.shape}) was not used to compute the outputs; "
+                               "pass allow_unused=True to get None for it")
+        result.append(g if g is None or create_graph else t._wrap(backend.xp_of(t._data).array(g), t.device))
+    return tuple(result)
+
+
+def _seed(out, g, k, create_graph):
+    """The gradient that starts the backward pass at output ``out``: an array, or a Tensor with
+    ``create_graph`` (ones for a one-element output when ``g`` is None)."""
+    xp = backend.xp_of(out._data)
+    if g is None:
+        if out._data.size != 1:
+            raise RuntimeError(f"grad: grad_outputs[{k}] is needed for output {k} of shape {out.shape} "
+                               "(it may be omitted only for one-element outputs)")
+        g = xp.ones(out.shape, dtype=out.dtype)
+    elif hasattr(g, "_data"):  # a Tensor
+        if g.shape != out.shape:
+            raise ValueError(f"grad: grad_outputs[{k}] of shape {g.shape} for output {k} of shape {out.shape}")
+        if create_graph:  # kept as it is: the result may be differentiated with respect to it too
+            return g if g.dtype == out.dtype else g.astype(out.dtype)
+        g = g._data
+    g = backend.to_device(g, out.device)
+    if g.shape != out.shape:
+        raise ValueError(f"grad: grad_outputs[{k}] of shape {g.shape} for output {k} of shape {out.shape}")
+    g = g.astype(out.dtype, copy=True)
+    return out._wrap(g, out.device) if create_graph else g
 
 
 def _reduce_to(ctx, p, gx, shape):
