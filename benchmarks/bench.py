@@ -14,11 +14,8 @@ See benchmarks/README.md for what each number means.
 from __future__ import annotations
 
 import argparse
-import cProfile
 import json
 import os
-import pstats
-import time
 
 import gpu
 import memory
@@ -172,20 +169,8 @@ def profile(model: str, batch: int, seconds: float = 2.0) -> None:
     numpy_impl, tl_impl = implementations(model, None, MODELS[model].init_params())
     for impl in (tl_impl, numpy_impl):
         data = impl.prepare(*mlp.make_batch(batch, sizes=MODELS[model].sizes))
-        for _ in range(5):
-            impl.step(data)
-        t0 = time.perf_counter()
-        impl.step(data)
-        steps = max(10, int(seconds / (time.perf_counter() - t0)))
-        prof = cProfile.Profile()
-        prof.enable()
-        for _ in range(steps):
-            impl.step(data)
-        prof.disable()
-        stats = pstats.Stats(prof)
-        print(f"\n=== {impl.name}, batch {batch}: {stats.total_tt / steps * 1e3:.3f} ms/step under "
-              f"cProfile, {stats.total_calls / steps:.0f} function calls/step ===")
-        stats.sort_stats("tottime").print_stats(25 if impl.name != "numpy" else 10)
+        timing.profile_steps(lambda impl=impl, data=data: impl.step(data), seconds, f"{impl.name}, batch {batch}",
+                             25 if impl.name != "numpy" else 10)
 
 
 def main(argv=None) -> dict | None:

@@ -19,10 +19,8 @@ are the twins' own. Both see the same batches: they are drawn once, by
 from __future__ import annotations
 
 import argparse
-import cProfile
 import math
 import os
-import pstats
 import sys
 import time
 
@@ -405,20 +403,7 @@ def recipe(torch, demo_argv: list[str]) -> dict:
 def profile(case: str, seconds: float = 3.0) -> None:
     (impl, *_), batch = make_impls(None, case)
     data = impl.prepare(*batch)
-    for _ in range(3):
-        impl.step(data)
-    t0 = time.perf_counter()
-    impl.step(data)
-    steps = max(5, int(seconds / (time.perf_counter() - t0)))
-    prof = cProfile.Profile()
-    prof.enable()
-    for _ in range(steps):
-        impl.step(data)
-    prof.disable()
-    stats = pstats.Stats(prof)
-    print(f"=== tinygrad_lite {case}: {stats.total_tt / steps * 1e3:.2f} ms/step under cProfile, "
-          f"{stats.total_calls / steps:.0f} calls/step ===")
-    stats.sort_stats("tottime").print_stats(25)
+    timing.profile_steps(lambda: impl.step(data), seconds, f"tinygrad_lite {case}")
 
 
 def main(argv=None) -> dict | None:

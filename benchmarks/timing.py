@@ -7,10 +7,12 @@ load) fall on every case alike; the reported figure is the median over rounds.
 """
 from __future__ import annotations
 
+import cProfile
 import ctypes
 import glob
 import os
 import platform
+import pstats
 import statistics
 import subprocess
 import time
@@ -134,3 +136,22 @@ def machine_info(torch) -> dict:
         "load_avg_1min": os.getloadavg()[0],
         "commit": git_commit(), "date": time.strftime("%Y-%m-%d %H:%M:%S"),
     }
+
+
+def profile_steps(step: Callable[[], object], seconds: float, title: str, lines: int = 25) -> None:
+    """cProfile of about ``seconds`` of ``step()`` calls after a warm-up, printed under ``title``
+    as the time and calls per step, then the ``lines`` functions of most own time."""
+    for _ in range(5):
+        step()
+    t0 = time.perf_counter()
+    step()
+    steps = max(5, int(seconds / (time.perf_counter() - t0)))
+    prof = cProfile.Profile()
+    prof.enable()
+    for _ in range(steps):
+        step()
+    prof.disable()
+    stats = pstats.Stats(prof)
+    print(f"\n=== {title}: {stats.total_tt / steps * 1e3:.3f} ms/step under cProfile, "
+          f"{stats.total_calls / steps:.0f} function calls/step ===")
+    stats.sort_stats("tottime").print_stats(lines)

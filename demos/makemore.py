@@ -270,28 +270,26 @@ def deep_net(args) -> nn.Sequential:
 
 def layer_statistics(args, data: dict, kind: str, batch: int = 1000) -> list[dict]:
     """Forward and backward of the deeper tanh network on one batch: per tanh layer, its outputs
-    and their gradients (a zero tensor is added to each output and its gradient read: the
-    library has no ``retain_grad``), and the gradient of the Linear weight before it."""
+    and their gradients (``retain_grad``, as makemore part 3 reads them), and the gradient of the
+    Linear weight before it."""
     scaffold.seed_all(args.seed)
     model = init_(deep_net(args), kind).to(args.device)
     x, y = data["train"]
     idx = np.random.default_rng(args.seed + 1).choice(len(x), batch, replace=False)
     h = tensor(x[idx], args.device)
-    taps, outs, linears = [], [], []
+    outs, linears = [], []
     for m in model:
         h = m(h)
         if isinstance(m, nn.Linear):
             linears.append(m)
         if isinstance(m, nn.Tanh):
+            h.retain_grad()
             outs.append(h)
-            tap = tl.zeros(*h.shape, device=args.device, requires_grad=True)
-            taps.append(tap)
-            h = h + tap
     loss = F.cross_entropy(h, tensor(y[idx], args.device))
     loss.backward()
     rows = []
-    for i, (t, tap, lin) in enumerate(zip(outs, taps, linears)):
-        a, g, wg = t.numpy().astype(np.float64), tap.grad.numpy().astype(np.float64), lin.weight.grad.numpy()
+    for i, (t, lin) in enumerate(zip(outs, linears)):
+        a, g, wg = t.numpy().astype(np.float64), t.grad.numpy().astype(np.float64), lin.weight.grad.numpy()
         counts, edges = np.histogram(a, bins=50, range=(-1, 1))
         gcounts, gedges = np.histogram(g, bins=50)
         rows.append({"layer": i + 1, "mean": float(a.mean()), "std": float(a.std()),

@@ -235,6 +235,18 @@ def assert_png(path):
         assert im.size[0] > 100 and im.size[1] > 100
 
 
+def assert_help_shows_every_default(parser) -> None:
+    """A demo's ``--help`` names every flag's default (its formatter, made wide enough for one
+    line per flag)."""
+    shared = parser.formatter_class
+    parser.formatter_class = lambda prog: shared(prog, width=10_000, max_help_position=10_000)
+    lines = {ln.split()[0].rstrip(","): ln for ln in parser.format_help().splitlines() if ln.lstrip().startswith("-")}
+    for action in parser._actions:
+        if action.dest != "help":
+            line = lines[action.option_strings[0]]
+            assert f"(default: {action.default})" in line, line
+
+
 def history(losses, train_acc, val_acc, lr=0.01):
     """A ``train.History`` with ``losses`` per iteration, spread over one epoch per accuracy."""
     from tinygrad_lite.train import History

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import tinygrad_lite as tl
+from tinygrad_lite.autograd import engine
 
 
 def leaf(values, device, dtype=np.float64):
@@ -327,3 +328,57 @@ def test_kinks_at_zero_and_clip_bounds(device):
     z = leaf([-1.0, 0.0, 1.0], device)
     z.clip(-1.0, 1.0).sum().backward()  # the bounds themselves pass the gradient
     np.testing.assert_allclose(z.grad.numpy(), [1.0, 1.0, 1.0])
+
+
+# ---------------------------------------------------------------- retain_grad (PyTorch's)
+def test_retain_grad_keeps_a_non_leaf_gradient(device):
+    x = tl.tensor([0.5, -1.0, 2.0], device=device, requires_grad=True)
+    w = tl.tensor([3.0, 1.0, -2.0], device=device)
+    h = x.tanh()
+    h.retain_grad()
+    assert h.retains_grad and not x.retains_grad
+    (h * w).sum().backward()
+    np.testing.assert_allclose(h.grad.numpy(), w.numpy())  # d(sum h w)/dh = w
+    np.testing.assert_allclose(x.grad.numpy(), w.numpy() * (1 - np.tanh(x.numpy()) ** 2), rtol=1e-6)
+    assert h.grad.device == device
+
+
+def test_retained_gradients_add_up_over_backward_passes_and_are_their_own():
+    x = tl.tensor([1.0, 2.0], requires_grad=True)
+    h = x + 0.0  # Add hands its gradient on unchanged: h.grad must not be x.grad's memory
+    h.retain_grad()
+    y = (h * h).sum()
+    y.backward(retain_graph=True)
+    y.backward()
+    np.testing.assert_allclose(h.grad.numpy(), 2 * 2 * np.array([1.0, 2.0]))
+    h.grad.data[0] = 100.0
+    np.testing.assert_allclose(x.grad.numpy(), [4.0, 8.0])
+
+
+def test_retain_grad_on_a_leaf_does_nothing_and_needs_requires_grad():
+    x = tl.tensor([1.0], requires_grad=True)
+    x.retain_grad()
+    assert not x.retains_grad
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        tl.tensor([1.0]).retain_grad()
+
+
+def test_retain_grad_forgets_a_collected_tensor():
+    x = tl.tensor([1.0], requires_grad=True)
+    before = len(engine._retaining)
+    h = x * 2
+    h.retain_grad()
+    assert len(engine._retaining) == before + 1
+    del h
+    gc.collect()
+    assert len(engine._retaining) == before
+
+
+def test_retained_gradient_has_a_graph_with_create_graph():
+    x = tl.tensor([1.5], dtype=tl.float64, requires_grad=True)
+    h = x * x
+    h.retain_grad()
+    (h * h).sum().backward(create_graph=True)  # dL/dh = 2h = 2x^2, whose d/dx is 4x
+    assert h.grad.requires_grad
+    (gx,) = tl.autograd.grad(h.grad.sum(), x)
+    np.testing.assert_allclose(gx.numpy(), [6.0])

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import assert_help_shows_every_default
 
 from tinygrad_lite.data import CharVocab, load_names
 
@@ -112,11 +113,4 @@ def test_makemore_shows_its_claims(device, tmp_path, monkeypatch, expected):
 
 
 def test_help_shows_every_default(monkeypatch):
-    parser = load_demo(monkeypatch).build_parser()
-    shared = parser.formatter_class
-    parser.formatter_class = lambda prog: shared(prog, width=10_000, max_help_position=10_000)
-    lines = {ln.split()[0].rstrip(","): ln for ln in parser.format_help().splitlines() if ln.lstrip().startswith("-")}
-    for action in parser._actions:
-        if action.dest != "help":
-            line = lines[action.option_strings[0]]
-            assert f"(default: {action.default})" in line, line
+    assert_help_shows_every_default(load_demo(monkeypatch).build_parser())

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import assert_help_shows_every_default
 from PIL import Image
 
 from tinygrad_lite.hparam import LogUniform, random_search
@@ -306,14 +307,7 @@ def test_demo_shows_its_claim(name, device, tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("name", list(CHECKS))
 def test_help_shows_every_default(name, monkeypatch):
-    parser = load_demo(name, monkeypatch).build_parser()
-    shared = parser.formatter_class  # the demos' own, made wide enough for one line per flag
-    parser.formatter_class = lambda prog: shared(prog, width=10_000, max_help_position=10_000)
-    lines = {ln.split()[0].rstrip(","): ln for ln in parser.format_help().splitlines() if ln.lstrip().startswith("-")}
-    for action in parser._actions:
-        if action.dest != "help":
-            line = lines[action.option_strings[0]]
-            assert f"(default: {action.default})" in line, line
+    assert_help_shows_every_default(load_demo(name, monkeypatch).build_parser())
 
 
 # ---------------------------------------------------------------- hyperparameter search, no demo run

@@ -335,6 +335,19 @@ class Tensor:
                        "``backward`` gives the inputs' gradients), None for a leaf; after ``backward()`` "
                        "without ``retain_graph`` a mark saying that the graph was freed.")
 
+    def retain_grad(self):
+        """Keep this tensor's gradient in ``.grad`` after ``backward()``, as a leaf's is, although
+        an op made it (PyTorch's ``retain_grad``: e.g. to look at the gradient reaching each
+        layer's activations). Gradients of several backward passes add up, as a leaf's do. On a
+        leaf it does nothing; a tensor that does not require grad has no gradient to keep."""
+        if not self.requires_grad:
+            raise RuntimeError("retain_grad() on a tensor that does not require grad: it has no gradient")
+        if self._ctx is not None:
+            autograd.retain_grad(self)
+
+    retains_grad = property(lambda self: self._ctx is not None and autograd.retains_grad(self),
+                            doc="True for a tensor made by an op whose ``retain_grad()`` was called.")
+
     def detach(self):
         """The same data, cut from the graph."""
         return Tensor._wrap(self._data, self.device)

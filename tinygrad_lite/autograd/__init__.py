@@ -11,8 +11,10 @@ from .engine import (
     is_grad_enabled,
     mark_written,
     no_grad,
+    retain_grad,
+    retains_grad,
     sum_to,
 )
 
 __all__ = ["Function", "backward", "enable_grad", "functional", "grad", "inference_mode", "is_grad_enabled",
-           "mark_written", "no_grad", "sum_to"]
+           "mark_written", "no_grad", "retain_grad", "retains_grad", "sum_to"]

@@ -254,12 +254,31 @@ def _graph(roots):
 _stamp = operator.attrgetter("_ctx.stamp")
 
 
+_retaining: dict = {}  # id(tensor) -> weak reference, for the non-leaves that retain_grad() was called on
+
+
+def retain_grad(t) -> None:
+    """Have ``backward`` store the gradient of ``t``, a tensor made by an op, in ``t.grad`` as it
+    does for leaves (``Tensor.retain_grad``). The entry goes when ``t`` is collected, so that a
+    new tensor given the same id is not taken for it."""
+    key = id(t)
+    _retaining[key] = weakref.ref(t, lambda _, key=key: _retaining.pop(key, None))
+
+
+def retains_grad(t) -> bool:
+    """True when ``retain_grad`` was called on ``t`` (and ``t`` is not a leaf)."""
+    ref = _retaining.get(id(t))
+    return ref is not None and ref() is t
+
+
 def backward(root, grad, retain_graph=False, create_graph=False):
-    """Accumulate d(root)/d(leaf) * grad into the ``.grad`` of every leaf that requires grad.
+    """Accumulate d(root)/d(leaf) * grad into the ``.grad`` of every leaf that requires grad,
+    and of every node that ``retain_grad`` was called on.
 
     ``grad`` is an array, or with ``create_graph`` a Tensor: the leaves' gradients are then
     Tensors with a graph of their own (the graph is kept, whatever ``retain_graph`` says)."""
-    leaves, grads = _propagate([root], [grad], retain_graph or create_graph, create_graph, ())
+    retained: list = []
+    leaves, grads = _propagate([root], [grad], retain_graph or create_graph, create_graph, (), retained)
     handed: set = set()
     for leaf in leaves:
         g = grads.pop(id(leaf), None)
@@ -269,11 +288,18 @@ def backward(root, grad, retain_graph=False, create_graph=False):
             leaf.grad = g if leaf.grad is None else leaf.grad + g
         else:
             _accumulate(leaf, g, handed)
+    for node, g in retained:
+        if create_graph:
+            node.grad = g if node.grad is None else node.grad + g
+        else:  # a copy: the array goes on to the node's inputs, whose backward may keep it
+            node.grad = node._wrap(g.copy() if node.grad is None else node.grad._data + g, node.device)
 
 
-def _propagate(roots, root_grads, retain_graph, create_graph, keep):
+def _propagate(roots, root_grads, retain_graph, create_graph, keep, retained=None):
     """(leaves, grads): the gradients of the leaves of the roots' graph and of the nodes whose
-    ids are in ``keep``, by id, from the roots' gradients; arrays, or Tensors with ``create_graph``."""
+    ids are in ``keep``, by id, from the roots' gradients; arrays, or Tensors with ``create_graph``.
+    With a list ``retained``, (node, gradient) of each node that ``retain_grad`` was called on
+    are appended to it."""
     ops, leaves = _graph(roots)
     grads: dict = {}
     for root, g in zip(roots, root_grads):
@@ -289,6 +315,8 @@ def _propagate(roots, root_grads, retain_graph, create_graph, keep):
             continue
         if keep and id(node) in keep:  # asked for (``grad``'s inputs): every contribution is in
             grads[id(node)] = g
+        if _retaining and retained is not None and retains_grad(node):
+            retained.append((node, g))
         if ctx.stamp < _last_write and ctx.saves:
             _check_unwritten(ctx, node)
         gxs = _differentiable_backward(ctx, g) if create_graph else ctx.backward(g)
