@@ -3,7 +3,7 @@ again in benchmarks/text.py) through the library's safetensors files, under nano
 and both compute the same logits and the same loss gradients from the same weights."""
 from __future__ import annotations
 
-import sys
+import importlib
 from pathlib import Path
 
 import numpy as np
@@ -17,14 +17,14 @@ torch = pytest.importorskip("torch", reason="PyTorch is not installed: the GPT r
 
 
 @pytest.fixture(scope="module")
-def text(request):
-    """benchmarks/text.py (the PyTorch twin) and, through it, demos/char_gpt.py."""
-    for folder in ("benchmarks", "demos"):
-        if str(ROOT / folder) not in sys.path:
-            sys.path.insert(0, str(ROOT / folder))
-    import text as bench_text
-
-    return bench_text
+def text():
+    """benchmarks/text.py (the PyTorch twin) and, through it, demos/char_gpt.py. sys.path is
+    restored after the module's tests: left with benchmarks/ on it, a later process spawned
+    from this one (Dask's workers) imported benchmarks/distributed.py as ``distributed``."""
+    with pytest.MonkeyPatch.context() as mp:
+        for folder in ("benchmarks", "demos"):
+            mp.syspath_prepend(str(ROOT / folder))
+        yield importlib.import_module("text")
 
 
 SMALL = {"n_layer": 2, "n_head": 2, "n_embd": 16, "block_size": 8, "vocab_size": 11}
