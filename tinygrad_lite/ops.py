@@ -131,7 +131,8 @@ class Pow(Function):
         xp, x, y = xp_of(self.x), self.x, self.y
         # the masked points get base 1 (1^(y-1) = 1, ln 1 = 0): no 0 * inf and no warnings
         gx = grad * y * xp.where((y == 0) & (x == 0), 1, x) ** (y - 1) if self.needs_input_grad[0] else None
-        gy = grad * self.out * xp.log(xp.where(self.out == 0, 1, x)) if self.needs_input_grad[1] else None
+        with np.errstate(divide="ignore"):  # 0^0 = 1: d/dy = 1 * ln 0 = -inf, as PyTorch, quietly
+            gy = grad * self.out * xp.log(xp.where(self.out == 0, 1, x)) if self.needs_input_grad[1] else None
         return gx, gy
 
 
