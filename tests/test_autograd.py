@@ -355,6 +355,16 @@ def test_retained_gradients_add_up_over_backward_passes_and_are_their_own():
     np.testing.assert_allclose(x.grad.numpy(), [4.0, 8.0])
 
 
+def test_a_retained_gradient_of_a_scalar_is_an_array(device):
+    x = tl.tensor([1.0, 2.0], device=device, requires_grad=True)
+    s = x.sum()
+    s.retain_grad()
+    (s * 3.0).backward()  # NumPy computes 0-d products as scalars
+    assert s.grad.shape == () and s.grad.item() == 3.0
+    s.grad.data += 1.0  # its own writable array
+    assert s.grad.item() == 4.0 and s.grad.device == device
+
+
 def test_retain_grad_on_a_leaf_does_nothing_and_needs_requires_grad():
     x = tl.tensor([1.0], requires_grad=True)
     x.retain_grad()

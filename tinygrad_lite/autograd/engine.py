@@ -291,8 +291,9 @@ def backward(root, grad, retain_graph=False, create_graph=False):
     for node, g in retained:
         if create_graph:
             node.grad = g if node.grad is None else node.grad + g
-        else:  # a copy: the array goes on to the node's inputs, whose backward may keep it
-            node.grad = node._wrap(g.copy() if node.grad is None else node.grad._data + g, node.device)
+        else:  # its own array (NumPy gives 0-d results as scalars): g went on to the node's inputs
+            g = backend.get_xp(node.device).array(g) if node.grad is None else node.grad._data + g
+            node.grad = node._wrap(g, node.device)
 
 
 def _propagate(roots, root_grads, retain_graph, create_graph, keep, retained=None):
