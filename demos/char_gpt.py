@@ -26,7 +26,8 @@ of nanoGPT's GPT takes them) to ``--out`` (default runs/char_gpt).
     OPENBLAS_NUM_THREADS=1 python demos/char_gpt.py            # one BLAS thread (the environment sets it)
 
 The PyTorch twin of the model and recipe (same weights, same batches) is in
-benchmarks/text.py: ``python benchmarks/text.py --recipe`` runs both and compares.
+benchmarks/text.py: ``python benchmarks/text.py --recipe`` runs both and compares, and
+``python benchmarks/text.py --profile gpt`` profiles a training step.
 """
 from __future__ import annotations
 
@@ -212,8 +213,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dropout", type=float, default=0.0, help="dropout probability (nanoGPT's CPU recipe: 0)")
     p.add_argument("--log-interval", type=int, default=None,
                    help="print the training loss every this many iterations (None: eval_interval / 5)")
-    p.add_argument("--profile", type=int, default=0, metavar="STEPS",
-                   help="cProfile this many training steps after a warm-up, print the top functions, exit")
     return p
 
 
@@ -325,28 +324,6 @@ def sample_text(model, vocab: CharVocab, args, n: int = SAMPLE_CHARS) -> str:
     return vocab.decode(ids[0])[1:]
 
 
-def profile(model, splits: dict, args) -> None:
-    import cProfile
-    import pstats
-
-    rng = np.random.default_rng(args.seed)
-    opt = model.configure_optimizers(args.weight_decay, args.lr, (0.9, args.beta2))
-    sched = optim.lr_scheduler.LambdaLR(opt, lambda it: 1.0)
-    batches = [sample_blocks(splits["train"], args.block_size, args.batch_size, rng, args.device)
-               for _ in range(args.profile + 3)]
-    for x, y in batches[:3]:
-        train_step(model, opt, sched, x, y, args.grad_clip)
-    prof = cProfile.Profile()
-    prof.enable()
-    for x, y in batches[3:]:
-        train_step(model, opt, sched, x, y, args.grad_clip)
-    prof.disable()
-    stats = pstats.Stats(prof)
-    print(f"=== {stats.total_tt / args.profile * 1e3:.2f} ms/step under cProfile, "
-          f"{stats.total_calls / args.profile:.0f} calls/step ===")
-    stats.sort_stats("tottime").print_stats(30)
-
-
 def main(argv=None) -> dict:
     args = resolve(build_parser().parse_args(argv))
     elapsed = scaffold.timer()
@@ -361,9 +338,6 @@ def main(argv=None) -> dict:
     model = make_model(args, len(vocab))
     print(f"model: {args.n_layer} layers, {args.n_head} heads, {args.n_embd} channels, context "
           f"{args.block_size}: {model.num_params() / 1e6:.2f}M parameters (without position embeddings)")
-    if args.profile:
-        profile(model, splits, args)
-        return {}
     out = scaffold.output_dir(args)
     curves = train(model, splits, args)
     final = curves["evals"][-1]

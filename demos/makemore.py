@@ -102,12 +102,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # ---------------------------------------------------------------- helpers
-def tensor(a, device: str) -> tl.Tensor:
-    return tl.Tensor(np.ascontiguousarray(a), device=device)
-
-
 def n_params(module) -> int:
-    return int(sum(np.prod(p.shape) for p in module.parameters()))
+    return sum(p.numel() for p in module.parameters())
 
 
 def decay_at(steps: int) -> int:
@@ -155,7 +151,7 @@ def neural_bigram(pairs: dict, counts: np.ndarray, args) -> dict:
     with tl.no_grad():
         layer.weight.data = tl.randn(v, v, device=dev).data  # makemore: W = torch.randn((27, 27))
     onehot = F.one_hot(tl.arange(v, device=dev), v).float()
-    weights = tensor(counts.astype(np.float32) / counts.sum(), dev)
+    weights = tl.tensor(counts.astype(np.float32) / counts.sum(), device=dev)
     opt = optim.SGD(layer.parameters(), lr=args.bigram_lr)
     curve = []
     for _ in range(args.bigram_steps):
@@ -167,7 +163,7 @@ def neural_bigram(pairs: dict, counts: np.ndarray, args) -> dict:
 
     def examples_loss(x, y) -> float:  # the lecture's form: every example's one-hot row
         with tl.no_grad():
-            return float(F.cross_entropy(layer(F.one_hot(tensor(x, dev), v).float()), tensor(y, dev)).item())
+            return float(F.cross_entropy(layer(F.one_hot(tl.tensor(x, device=dev), v).float()), tl.tensor(y, device=dev)).item())
 
     with tl.no_grad():
         final = float(-(weights * F.log_softmax(layer(onehot), 1)).sum().item())
@@ -233,7 +229,7 @@ def batched_loss(model, x: np.ndarray, y: np.ndarray, device: str) -> float:
     total = 0.0
     with tl.no_grad():
         for i in range(0, len(x), EVAL_CHUNK):
-            xb, yb = tensor(x[i:i + EVAL_CHUNK], device), tensor(y[i:i + EVAL_CHUNK], device)
+            xb, yb = tl.tensor(x[i:i + EVAL_CHUNK], device=device), tl.tensor(y[i:i + EVAL_CHUNK], device=device)
             total += float(F.cross_entropy(model(xb), yb, reduction="sum").item())
     model.train()
     return total / len(x)
@@ -253,7 +249,7 @@ def init_checks(args, data: dict) -> dict:
             warnings.simplefilter("ignore", InitialLossWarning)
             check = check_initial_loss(model, F.cross_entropy, x, y, expected=expected)
         with tl.no_grad():
-            h = model[:4](tensor(batch, args.device)).numpy()  # the tanh outputs
+            h = model[:4](tl.tensor(batch, device=args.device)).numpy()  # the tanh outputs
         out[kind] = {"initial_loss": check.measured, "within_10%": check.ok,
                      "saturated": float(np.mean(np.abs(h) > SATURATED)), "tanh_std": float(h.std())}
     return {"expected": expected, "inits": out}
@@ -276,7 +272,7 @@ def layer_statistics(args, data: dict, kind: str, batch: int = 1000) -> list[dic
     model = init_(deep_net(args), kind).to(args.device)
     x, y = data["train"]
     idx = np.random.default_rng(args.seed + 1).choice(len(x), batch, replace=False)
-    h = tensor(x[idx], args.device)
+    h = tl.tensor(x[idx], device=args.device)
     outs, linears = [], []
     for m in model:
         h = m(h)
@@ -285,7 +281,7 @@ def layer_statistics(args, data: dict, kind: str, batch: int = 1000) -> list[dic
         if isinstance(m, nn.Tanh):
             h.retain_grad()
             outs.append(h)
-    loss = F.cross_entropy(h, tensor(y[idx], args.device))
+    loss = F.cross_entropy(h, tl.tensor(y[idx], device=args.device))
     loss.backward()
     rows = []
     for i, (t, lin) in enumerate(zip(outs, linears)):
@@ -309,7 +305,7 @@ def overfit_batch(args, data: dict) -> dict:
     pick = np.random.default_rng(args.seed).choice(first, OVERFIT_EXAMPLES, replace=False)
     scaffold.seed_all(args.seed)
     model = init_(mlp(args, batchnorm=False), "fixed").to(args.device)
-    xb, yb = tensor(x[pick], args.device), tensor(y[pick], args.device)
+    xb, yb = tl.tensor(x[pick], device=args.device), tl.tensor(y[pick], device=args.device)
     opt = optim.Adam(model.parameters(), lr=OVERFIT_LR)
     first_loss = None
     for _ in range(OVERFIT_STEPS):
@@ -335,12 +331,12 @@ def calibrate_batchnorm(model: nn.Sequential, x: np.ndarray, device: str) -> Non
             total = square = 0.0
             with tl.no_grad():
                 for j in range(0, len(x), EVAL_CHUNK):
-                    z = model[:i](tensor(x[j:j + EVAL_CHUNK], device)).numpy().astype(np.float64)
+                    z = model[:i](tl.tensor(x[j:j + EVAL_CHUNK], device=device)).numpy().astype(np.float64)
                     total, square = total + z.sum(axis=0), square + (z * z).sum(axis=0)
             mean = total / len(x)
             var = (square - len(x) * mean * mean) / (len(x) - 1)  # unbiased, as the running variance
-            m.running_mean.data = tensor(mean.astype(np.float32), device).data
-            m.running_var.data = tensor(var.astype(np.float32), device).data
+            m.running_mean.data = tl.tensor(mean.astype(np.float32), device=device).data
+            m.running_var.data = tl.tensor(var.astype(np.float32), device=device).data
 
 
 def train_mlp(args, data: dict, batchnorm: bool, steps: int) -> dict:
@@ -355,7 +351,7 @@ def train_mlp(args, data: dict, batchnorm: bool, steps: int) -> dict:
         if step == decay_at(steps):
             opt.param_groups[0]["lr"] = args.lr / 10
         ix = rng.integers(0, len(x), args.batch_size)
-        loss = F.cross_entropy(model(tensor(x[ix], args.device)), tensor(y[ix], args.device))
+        loss = F.cross_entropy(model(tl.tensor(x[ix], device=args.device)), tl.tensor(y[ix], device=args.device))
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -422,8 +418,8 @@ def transformer_loss(model, x: np.ndarray, y: np.ndarray, device: str, chunk: in
         for i in range(0, len(x), chunk):
             yb = y[i:i + chunk]
             t = int(lengths(yb).max())
-            scores = model(tensor(x[i:i + chunk, :t], device))
-            total += float(F.cross_entropy(scores.reshape(-1, scores.shape[-1]), tensor(yb[:, :t].reshape(-1), device),
+            scores = model(tl.tensor(x[i:i + chunk, :t], device=device))
+            total += float(F.cross_entropy(scores.reshape(-1, scores.shape[-1]), tl.tensor(yb[:, :t].reshape(-1), device=device),
                                            ignore_index=-1, reduction="sum").item())
     model.train()
     return total / int(lengths(y).sum())
@@ -444,8 +440,8 @@ def train_transformer(args, names, vocab: CharVocab, steps: int, train_eval: int
             opt.param_groups[0]["lr"] = args.tf_lr / 10
         ix = rng.integers(0, len(x), args.tf_batch_size)
         t = int(lengths(y[ix]).max())  # no position past the longest name of the batch
-        scores = model(tensor(x[ix, :t], args.device))
-        loss = F.cross_entropy(scores.reshape(-1, len(vocab)), tensor(y[ix, :t].reshape(-1), args.device),
+        scores = model(tl.tensor(x[ix, :t], device=args.device))
+        loss = F.cross_entropy(scores.reshape(-1, len(vocab)), tl.tensor(y[ix, :t].reshape(-1), device=args.device),
                                ignore_index=-1)
         opt.zero_grad()
         loss.backward()
@@ -469,7 +465,7 @@ def sample_transformer(model, args, vocab: CharVocab) -> list[str]:
 
 
 def sample_bigram(logits: np.ndarray, args, vocab: CharVocab) -> list[str]:
-    table = tensor(logits.astype(np.float32), args.device)
+    table = tl.tensor(logits.astype(np.float32), device=args.device)
     ctx = tl.zeros(args.samples, 1, dtype="int64", device=args.device)
     ids = generate(lambda ids: table[ids[:, -1]], ctx, 30, stop_token=vocab.boundary_id)
     return decode_rows(ids, 1, vocab)

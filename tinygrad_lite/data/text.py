@@ -162,7 +162,7 @@ class CharVocab:
 
     def decode(self, ids) -> str:
         """The text of a 1-D sequence of ids (a list, an array or a tensor)."""
-        ids = to_numpy(ids) if isinstance(ids, Tensor) else np.asarray(ids)
+        ids = to_numpy(ids)
         if ids.ndim != 1:
             raise ValueError(f"CharVocab.decode: expected a 1-d sequence of ids, got shape {ids.shape}")
         if ids.size and (ids.min() < 0 or ids.max() >= len(self)):
